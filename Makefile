@@ -1,0 +1,31 @@
+# The README's commands. A fresh machine needs only Python 3.11, make and git.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test ui status lint clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+demo: $(INSTALLED)  ## run the whole hub on a synthetic world; prints where its outputs are
+	$(BIN)/ketenbrug demo
+
+test: $(INSTALLED) lint  ## the whole test suite (what CI runs)
+	$(BIN)/pytest
+
+ui: $(INSTALLED)  ## the Dagster UI on the demo's instance and warehouse
+	$(BIN)/ketenbrug ui
+
+status: $(INSTALLED)
+	$(BIN)/ketenbrug status
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+clean:  ## remove everything the demo wrote (keys included)
+	rm -rf var dbt_project/target dbt_project/logs

@@ -1,0 +1,71 @@
+"""Take only what the manifest permits; count what was refused, by field name only."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from connectors.manifest import DatasetManifest
+
+_LIST_INDEX = re.compile(r"\.\d+")
+
+
+@dataclass(frozen=True)
+class Allowed:
+    identity: dict[str, str | None]
+    fields: dict[str, str | None]
+
+
+def apply_allowlist(record: dict, manifest: DatasetManifest, dropped: Counter) -> Allowed:
+    """Return the permitted identity and fields of `record`; add refused paths to `dropped`.
+
+    Values are landed as text (lists and objects as JSON) so that a wrongly typed value
+    still lands and is caught by its contract instead of failing the load.
+    """
+    permitted = manifest.permitted_paths
+    for path in _leaf_paths(record):
+        if not any(path == p or path.startswith(p + ".") or p.startswith(path + ".")
+                   for p in permitted):
+            dropped[_LIST_INDEX.sub("[]", path)] += 1
+    identity = {name: _as_text(_get(record, path)) for name, path in manifest.identity.items()}
+    fields = {f.name: _as_text(_get(record, f.path)) for f in manifest.fields}
+    return Allowed(identity=identity, fields=fields)
+
+
+def _get(record: object, path: str) -> object:
+    node = record
+    for part in path.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _as_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _leaf_paths(node: object, prefix: str = "") -> list[str]:
+    """Dotted paths of every leaf; list positions become numeric parts."""
+    if isinstance(node, dict):
+        paths = []
+        for key, value in node.items():
+            paths += _leaf_paths(value, f"{prefix}.{key}" if prefix else str(key))
+        return paths or [prefix]
+    if isinstance(node, list) and node and isinstance(node[0], (dict, list)):
+        paths = []
+        for i, value in enumerate(node):
+            paths += _leaf_paths(value, f"{prefix}.{i}")
+        return paths
+    return [prefix]

@@ -1,0 +1,81 @@
+"""Connector manifests: the only place that says what the hub may take from a source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+CONNECTORS_DIR = Path(__file__).resolve().parent
+SOURCES = ("probation", "dji", "wijkteam", "care", "municipal_orders")
+CLASSIFICATIONS = ("identifying", "criminal", "health", "social", "operational")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str  # the landed column name
+    path: str  # dotted path in the source record; numeric parts index lists
+    classification: str
+    purposes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DatasetManifest:
+    source: str
+    name: str
+    record_key: str
+    processing_register_id: str
+    legal_basis: str
+    purposes: tuple[str, ...]
+    retention: str
+    identity: dict[str, str]  # vault field -> source path
+    fields: tuple[FieldSpec, ...]
+    controller: str
+    regime: str
+
+    @property
+    def table(self) -> str:
+        """The landing table name, `<slug>__<dataset>`."""
+        return f"{self.source}__{self.name}"
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def permitted_paths(self) -> frozenset[str]:
+        return frozenset([*self.identity.values(), *(f.path for f in self.fields)])
+
+
+@cache
+def load_manifest(source: str) -> dict[str, DatasetManifest]:
+    """Return the datasets of `source` keyed by dataset name; refuses unknown sources."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+    raw = yaml.safe_load((CONNECTORS_DIR / source / "manifest.yaml").read_text())
+    datasets = {}
+    for name, spec in raw["datasets"].items():
+        fields = tuple(
+            FieldSpec(
+                name=field,
+                path=(opts or {}).get("path", field),
+                classification=(opts or {})["classification"],
+                purposes=tuple((opts or {}).get("purposes", spec["purposes"])),
+            )
+            for field, opts in spec["fields"].items()
+        )
+        datasets[name] = DatasetManifest(
+            source=source, name=name, record_key=spec["record_key"],
+            processing_register_id=spec["processing_register_id"],
+            legal_basis=spec["legal_basis"], purposes=tuple(spec["purposes"]),
+            retention=spec["retention"], identity=dict(spec.get("identity") or {}),
+            fields=fields, controller=raw["controller"], regime=raw["regime"],
+        )
+    return datasets
+
+
+def all_datasets() -> list[DatasetManifest]:
+    """Every dataset of every source, in a stable order."""
+    return [ds for source in SOURCES for ds in load_manifest(source).values()]

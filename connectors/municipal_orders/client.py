@@ -1,0 +1,21 @@
+"""Municipal-funded agreements and the hours booked on them: `page`/`has_more` paging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from connectors.base import SourceConnector, page_numbers
+from connectors.manifest import DatasetManifest
+
+PAGE_SIZE = 200
+
+
+class MunicipalOrdersConnector(SourceConnector):
+    source = "municipal_orders"
+
+    def _pages(self, dataset: DatasetManifest, since: str | None) -> Iterator[list[dict]]:
+        params = {"page_size": PAGE_SIZE}
+        if since:
+            params["updated_since"] = since
+        yield from page_numbers(
+            lambda page: self._get(f"/{dataset.name}", {**params, "page": page}))

@@ -1,0 +1,88 @@
+"""Delivery: one sealed warm-handover package per municipality, in its own outbox folder.
+
+Re-identification happens here and only here, through privacy.reidentify, which checks
+the purposes register and writes the disclosure log. Each package is signed by the hub
+and encrypted for the one municipality it is meant for.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from pipelines import warehouse
+from pipelines.assets.dbt import dbt_vars
+from pipelines.resources import HubStorage
+from privacy import Recipient, append_entry, reidentify, seal_package
+from privacy.csv_safe import to_csv
+from privacy.purposes import load_purposes
+from privacy.sealing import load_or_create_recipient_key, load_or_create_signing_key
+
+PURPOSE = "warm_handover"
+WARM_HANDOVER = AssetKey(["warm_handover"])
+SOURCE_DATASETS = ("dji.detentions", "probation.clients", "probation.orders",
+                   "wijkteam.involvements", "care.episodes")
+IDENTITY_COLUMNS = ("bsn", "given_name", "surname", "birth_date")
+HANDOVER_COLUMNS = (
+    "handover_id", "event_type", "expected_date", "institution", "contact_point",
+    "valid_id_status", "housing_status", "income_status", "debts_status", "care_status",
+    "missing_conditions_count", "needs_care_handover", "has_wijkteam_involvement",
+)
+
+
+@asset(
+    key=AssetKey(["delivery", "warm_handover_packages"]), group_name="delivery",
+    deps=[WARM_HANDOVER], kinds={"python"},
+    description=("Sealed warm-handover packages (Pm art. 20d set), one per municipality of "
+                 "intended settlement, under outbox/<CBS code>/. Only people handed over "
+                 "through probation; short detentions go from the prison service directly."),
+    metadata={"purpose": PURPOSE, "legal_basis": load_purposes()[PURPOSE].legal_basis},
+)
+def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> MaterializeResult:
+    with warehouse.connect(Path(hub.warehouse_path), read_only=True) as con:
+        frame = con.execute(
+            f"select municipality_code, person_pseudonym, {', '.join(HANDOVER_COLUMNS)} "
+            "from main.warm_handover where handover_route = 'probation' "
+            "order by municipality_code, expected_date, handover_id").df()
+    keys_dir, outbox = Path(hub.keys_dir), Path(hub.outbox_dir)
+    signing_key = load_or_create_signing_key(keys_dir)
+    vault, log_path = hub.vault(), Path(hub.disclosure_log)
+    as_of = dbt_vars()["as_of_date"]
+    purpose = load_purposes()[PURPOSE]
+    delivered = {}
+    for code, rows in frame.groupby("municipality_code", sort=True):
+        recipient = Recipient("municipality", code)
+        identities = reidentify(vault, log_path, purpose=PURPOSE, recipient=recipient,
+                                pseudonyms=rows["person_pseudonym"].unique().tolist(),
+                                source_datasets=SOURCE_DATASETS, run_id=context.run_id)
+        records = [
+            [identities.get(r.person_pseudonym, {}).get(c) for c in IDENTITY_COLUMNS]
+            + [getattr(r, c) for c in HANDOVER_COLUMNS]
+            for r in rows.itertuples(index=False)
+        ]
+        data = to_csv([*IDENTITY_COLUMNS, *HANDOVER_COLUMNS], records)
+        manifest = {
+            "purpose": PURPOSE, "legal_basis": purpose.legal_basis, "as_of_date": as_of,
+            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "row_count": len(records), "run_id": context.run_id,
+            "key_version": hub.keyring().version,
+        }
+        recipient_key = load_or_create_recipient_key(keys_dir, code).public_key()
+        blob = seal_package({"warm_handover.csv": data}, manifest, recipient_id=code,
+                            recipient_key=recipient_key, signing_key=signing_key)
+        target = outbox / code / f"warm_handover_{as_of}.kbpkg"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(blob)
+        append_entry(log_path, {
+            "event": "delivery", "recipient": str(recipient), "purpose": PURPOSE,
+            "legal_basis": purpose.legal_basis, "fields": [*IDENTITY_COLUMNS, *HANDOVER_COLUMNS],
+            "persons": len(records), "source_datasets": list(SOURCE_DATASETS),
+            "run_id": context.run_id, "package": target.name,
+        })
+        delivered[code] = len(records)
+    return MaterializeResult(metadata={
+        "packages": len(delivered), "persons": sum(delivered.values()),
+        "outbox": str(outbox), "per_municipality": MetadataValue.json(delivered),
+    })

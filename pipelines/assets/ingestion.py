@@ -1,0 +1,117 @@
+"""Ingestion: one landing asset per dataset, and its contract as a blocking asset check.
+
+Write-audit-publish: the asset writes a batch to landing (identities already split off
+at the boundary); the contract check audits it and marks it passed or quarantined in
+the batch ledger; staging models read passed batches only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dagster import (
+    AssetCheckResult, AssetCheckSeverity, AssetKey, AssetsDefinition, MaterializeResult,
+    MetadataValue, asset, asset_check,
+)
+
+from connectors import DatasetManifest, all_datasets
+from contracts.gx_suite import validate_batch
+from contracts.odcs import load_contract
+from pipelines import warehouse
+from pipelines.resources import HubStorage
+from privacy.boundary import Boundary, IncomingRecord
+
+
+def landing_key(manifest: DatasetManifest) -> AssetKey:
+    """`landing/<slug>__<dataset>`: the same key dbt's source() resolves to."""
+    return AssetKey(["landing", manifest.table])
+
+
+def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
+    contract = load_contract(manifest.source, manifest.name)
+
+    @asset(
+        key=landing_key(manifest), group_name=manifest.source, kinds={"duckdb", "python"},
+        required_resource_keys={"hub", f"source_{manifest.source}"},
+        description=(f"{manifest.name} pulled from {manifest.source} (permitted fields only), "
+                     "identities split into the vault, landed as one batch."),
+        metadata={
+            "legal_basis": manifest.legal_basis, "purposes": ", ".join(manifest.purposes),
+            "controller": manifest.controller, "retention": manifest.retention,
+            "processing_register_id": manifest.processing_register_id,
+            "contract": f"{contract.document['id']} v{contract.version}",
+            "permitted_fields": ", ".join(manifest.field_names),
+        },
+    )
+    def _land(context) -> MaterializeResult:
+        hub: HubStorage = context.resources.hub
+        connector = getattr(context.resources, f"source_{manifest.source}").connector()
+        db = Path(hub.warehouse_path)
+        with warehouse.connect(db) as con:
+            warehouse.ensure_landing(con, manifest)
+            since = warehouse.read_cursor(con, manifest)
+        try:
+            extract = connector.pull(manifest.name, since)
+        finally:
+            connector.close()
+        boundary = Boundary(hub.keyring(), hub.vault(), manifest.source)
+        split = boundary.split(
+            (IncomingRecord(allowed.identity, allowed.fields, raw)
+             for allowed, raw in extract.records), has_identity=bool(manifest.identity))
+        received_at = datetime.now(UTC).replace(tzinfo=None)
+        batch_id = f"{manifest.table}-{received_at:%Y%m%dT%H%M%S}-{context.run_id[:8]}"
+        with warehouse.connect(db) as con:
+            batch = warehouse.land_batch(
+                con, manifest, split.rows, batch_id=batch_id, received_at=received_at,
+                fields_dropped=sum(extract.dropped_fields.values()),
+                cursor=extract.max_updated_at or since)
+        # Counts by field name only: values never reach Dagster's event log.
+        return MaterializeResult(metadata={
+            "batch_id": batch.batch_id, "incremental_since": since or "(full pull)",
+            "pages": extract.pages, "records_received": batch.received,
+            "records_landed": batch.landed, "records_rejected": batch.rejected,
+            "identities_to_vault": split.identities_stored,
+            "fields_dropped": MetadataValue.json(dict(sorted(extract.dropped_fields.items()))),
+        })
+
+    return _land
+
+
+def build_contract_check(manifest: DatasetManifest):
+    contract = load_contract(manifest.source, manifest.name)
+
+    @asset_check(
+        asset=landing_key(manifest), name="contract", blocking=True,
+        required_resource_keys={"hub"},
+        description=(f"ODCS contract {contract.document['id']} v{contract.version}, compiled to "
+                     "Great Expectations, on the latest batch. Failing batches are quarantined."),
+    )
+    def _check(context) -> AssetCheckResult:
+        db = Path(context.resources.hub.warehouse_path)
+        with warehouse.connect(db) as con:
+            batch_id = warehouse.latest_batch_id(con, manifest)
+            frame = warehouse.batch_frame(con, manifest, batch_id)
+            result = validate_batch(contract, frame)
+            verdict = "; ".join(f.describe() for f in result.failures) or "all rules passed"
+            accounting = warehouse.record_verdict(
+                con, batch_id, passed=result.passed, contract_version=contract.version,
+                verdict=verdict)
+        balanced = accounting["received"] == (
+            accounting["staged"] + accounting["quarantined"] + accounting["rejected"])
+        if not result.passed:
+            context.log.error(f"{manifest.source}.{manifest.name} batch {batch_id} quarantined: "
+                              f"{verdict}")
+        return AssetCheckResult(
+            passed=result.passed and balanced, severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "batch_id": batch_id, "rows_checked": result.rows, "rules": result.rules,
+                "rules_failed": len(result.failures), "verdict": verdict,
+                **{k: v for k, v in accounting.items()}, "accounting_balanced": balanced,
+            })
+
+    return _check
+
+
+LANDING_ASSETS = [build_landing_asset(m) for m in all_datasets()]
+CONTRACT_CHECKS = [build_contract_check(m) for m in all_datasets()]

@@ -1,0 +1,30 @@
+"""The Ketenbrug code location: every stage's definitions, and the policy that holds for all.
+
+Steps run in one process: DuckDB allows one writer per file (../shared/STACK.md).
+"""
+
+from __future__ import annotations
+
+from dagster import Definitions, define_asset_job, in_process_executor
+from dagster_dbt import DbtCliResource
+
+from pipelines.assets.dbt import ketenbrug_dbt_models
+from pipelines.assets.delivery import warm_handover_packages
+from pipelines.assets.ingestion import CONTRACT_CHECKS, LANDING_ASSETS
+from pipelines.assets.pseudonym_domains import domain_pseudonyms
+from pipelines.dbt_project import KETENBRUG_DBT
+from pipelines.resources import hub_storage, source_resources
+
+HUB_JOB = define_asset_job("hub", selection="*", description="Pull, check, model and deliver.")
+
+defs = Definitions(
+    assets=[*LANDING_ASSETS, domain_pseudonyms, ketenbrug_dbt_models, warm_handover_packages],
+    asset_checks=CONTRACT_CHECKS,
+    jobs=[HUB_JOB],
+    resources={
+        "hub": hub_storage(),
+        "dbt": DbtCliResource(project_dir=KETENBRUG_DBT),
+        **source_resources(),
+    },
+    executor=in_process_executor,
+)

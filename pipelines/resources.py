@@ -1,0 +1,60 @@
+"""Dagster resources: the hub's storage and privacy material, and one per source system."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import ConfigurableResource, EnvVar
+
+from connectors import CONNECTORS, SOURCES, HttpSettings, SourceConnector
+from ketenbrug.settings import source_env
+from privacy import IdentityVault, KeyRing, load_or_create_keyring
+
+
+class HubStorage(ConfigurableResource):
+    """Where the warehouse, vault, keys, outbox and disclosure log of this hub live."""
+
+    warehouse_path: str
+    vault_path: str
+    keys_dir: str
+    outbox_dir: str
+    disclosure_log: str
+
+    def keyring(self) -> KeyRing:
+        return load_or_create_keyring(Path(self.keys_dir))
+
+    def vault(self) -> IdentityVault:
+        return IdentityVault(Path(self.vault_path), self.keyring())
+
+
+class SourceSystem(ConfigurableResource):
+    """Base URL and credential of one source system; the credential comes from the environment."""
+
+    slug: str
+    base_url: str
+    credential: str
+
+    def connector(self) -> SourceConnector:
+        if not self.credential:
+            raise ValueError(f"{self.slug}: no credential configured")
+        return CONNECTORS[self.slug](HttpSettings(base_url=self.base_url.rstrip("/"),
+                                                  credential=self.credential))
+
+
+def source_resources() -> dict[str, SourceSystem]:
+    """One resource per source, keyed `source_<slug>`, read from KETENBRUG_<SLUG>_URL/_CREDENTIAL."""
+    resources = {}
+    for slug in SOURCES:
+        url_var, credential_var = source_env(slug)
+        resources[f"source_{slug}"] = SourceSystem(
+            slug=slug, base_url=EnvVar(url_var), credential=EnvVar(credential_var))
+    return resources
+
+
+def hub_storage() -> HubStorage:
+    """The hub's storage resource, from KETENBRUG_* variables (see .env.example)."""
+    return HubStorage(
+        warehouse_path=EnvVar("KETENBRUG_WAREHOUSE"), vault_path=EnvVar("KETENBRUG_VAULT"),
+        keys_dir=EnvVar("KETENBRUG_KEYS_DIR"), outbox_dir=EnvVar("KETENBRUG_OUTBOX"),
+        disclosure_log=EnvVar("KETENBRUG_DISCLOSURE_LOG"),
+    )

@@ -1,0 +1,175 @@
+"""Landing tables, the batch ledger and cursors in the DuckDB warehouse.
+
+Connections are opened per call and closed at once: DuckDB allows one writing process
+per file, and a connection kept across Dagster steps blocks dbt (../shared/STACK.md).
+Identifiers come only from manifests (allow-listed names); values are always bound.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from connectors.manifest import DatasetManifest
+
+META_COLUMNS = ("_batch_id", "_source", "_dataset", "_record_key", "_received_at", "_payload_hash")
+IDENTITY_COLUMNS = ("person_pseudonym", "is_bsn_present", "is_bsn_valid")
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+_LEDGER = """
+create schema if not exists landing;
+create table if not exists landing._batches (
+    batch_id varchar primary key, source varchar not null, dataset varchar not null,
+    received_at timestamp not null, status varchar not null, received integer not null,
+    staged integer not null, quarantined integer not null, rejected integer not null,
+    fields_dropped integer not null, contract_version varchar, verdict varchar
+);
+create table if not exists landing._rejections (
+    batch_id varchar not null, record_key varchar, reason varchar not null
+);
+create table if not exists landing._cursors (
+    source varchar, dataset varchar, updated_since varchar not null,
+    primary key (source, dataset)
+);
+"""
+
+
+@dataclass(frozen=True)
+class LandedBatch:
+    batch_id: str
+    received: int
+    landed: int
+    rejected: int
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse for one unit of work and close it afterwards."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _ident(name: str) -> str:
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"refusing identifier {name!r}")
+    return name
+
+
+def landing_columns(manifest: DatasetManifest) -> list[str]:
+    identity = list(IDENTITY_COLUMNS) if manifest.identity else []
+    return [*META_COLUMNS, *identity, *manifest.field_names]
+
+
+def ensure_landing(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> None:
+    """Create the ledger and this dataset's landing table (all data columns as text)."""
+    con.execute(_LEDGER)
+    types = {"_received_at": "timestamp", "is_bsn_present": "boolean", "is_bsn_valid": "boolean"}
+    columns = ", ".join(f"{_ident(c)} {types.get(c, 'varchar')}" for c in landing_columns(manifest))
+    con.execute(f"create table if not exists landing.{_ident(manifest.table)} ({columns})")
+
+
+def read_cursor(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> str | None:
+    row = con.execute("select updated_since from landing._cursors where source = ? and dataset = ?",
+                      [manifest.source, manifest.name]).fetchone()
+    return row[0] if row else None
+
+
+def land_batch(
+    con: duckdb.DuckDBPyConnection, manifest: DatasetManifest, rows: list[dict], *,
+    batch_id: str, received_at: datetime, fields_dropped: int, cursor: str | None,
+) -> LandedBatch:
+    """Land `rows` as one batch; a version already landed (same key and payload) lands once.
+
+    Every row is accounted for: landed, or rejected with a reason in landing._rejections.
+    """
+    ensure_landing(con, manifest)
+    columns = landing_columns(manifest)
+    key_field = manifest.record_key
+    accepted, rejections, seen = [], [], set()
+    for row in rows:
+        key = row.get(key_field)
+        if key in (None, ""):
+            rejections.append((batch_id, None, f"missing record key {key_field}"))
+            continue
+        version = (str(key), row["_payload_hash"])
+        if version in seen:
+            rejections.append((batch_id, str(key), "same version twice in this batch"))
+            continue
+        seen.add(version)
+        accepted.append({**row, "_batch_id": batch_id, "_source": manifest.source,
+                         "_dataset": manifest.name, "_record_key": str(key),
+                         "_received_at": received_at})
+    table = _to_arrow(accepted, columns)
+    con.register("incoming", table)
+    known = con.execute(
+        f"select i._record_key from incoming i join landing.{_ident(manifest.table)} l "
+        "using (_record_key, _payload_hash)").fetchall()
+    rejections += [(batch_id, key, "version already landed") for (key,) in known]
+    column_list = ", ".join(columns)
+    con.execute(
+        f"insert into landing.{_ident(manifest.table)} ({column_list}) "
+        f"select {column_list} from incoming i where not exists (select 1 from "
+        f"landing.{_ident(manifest.table)} l where l._record_key = i._record_key "
+        "and l._payload_hash = i._payload_hash)")
+    con.unregister("incoming")
+    landed = len(accepted) - len(known)
+    if rejections:
+        con.executemany("insert into landing._rejections values (?, ?, ?)", rejections)
+    con.execute(
+        "insert into landing._batches values (?, ?, ?, ?, 'landed', ?, 0, 0, ?, ?, null, null)",
+        [batch_id, manifest.source, manifest.name, received_at, len(rows), len(rejections),
+         fields_dropped])
+    if cursor:
+        con.execute("insert or replace into landing._cursors values (?, ?, ?)",
+                    [manifest.source, manifest.name, cursor])
+    return LandedBatch(batch_id, received=len(rows), landed=landed, rejected=len(rejections))
+
+
+def latest_batch_id(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> str | None:
+    row = con.execute(
+        "select batch_id from landing._batches where source = ? and dataset = ? "
+        "order by received_at desc limit 1", [manifest.source, manifest.name]).fetchone()
+    return row[0] if row else None
+
+
+def batch_frame(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
+                batch_id: str) -> pd.DataFrame:
+    """The rows one batch landed, as text, ready for its contract."""
+    return con.execute(
+        f"select * exclude (_received_at) from landing.{_ident(manifest.table)} "
+        "where _batch_id = ?", [batch_id]).df()
+
+
+def record_verdict(con: duckdb.DuckDBPyConnection, batch_id: str, *, passed: bool,
+                   contract_version: str, verdict: str) -> dict:
+    """Mark a batch passed (published to staging) or quarantined; return its accounting."""
+    status = "passed" if passed else "quarantined"
+    con.execute(
+        "update landing._batches set status = ?, contract_version = ?, verdict = ?, "
+        "staged = case when ? then received - rejected else 0 end, "
+        "quarantined = case when ? then 0 else received - rejected end where batch_id = ?",
+        [status, contract_version, verdict, passed, passed, batch_id])
+    received, staged, quarantined, rejected = con.execute(
+        "select received, staged, quarantined, rejected from landing._batches where batch_id = ?",
+        [batch_id]).fetchone()
+    return {"status": status, "received": received, "staged": staged,
+            "quarantined": quarantined, "rejected": rejected}
+
+
+def _to_arrow(rows: list[dict], columns: list[str]) -> pa.Table:
+    types = {"_received_at": pa.timestamp("us"), "is_bsn_present": pa.bool_(),
+             "is_bsn_valid": pa.bool_()}
+    return pa.table({c: pa.array([r.get(c) for r in rows], type=types.get(c, pa.string()))
+                     for c in columns})

@@ -1,0 +1,69 @@
+"""The boundary: identities leave a record here, before anything is written.
+
+A record arrives as its permitted identity fields and its permitted other fields. The
+identity is checked (the outcome kept as flags), sealed into the vault, and replaced by
+the internal pseudonym of the BSN. What comes out may land in the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from privacy.bsn import is_valid_bsn
+from privacy.keys import KeyRing
+from privacy.pseudonyms import INTERNAL_DOMAIN, Pseudonymiser, payload_hasher
+from privacy.vault import IdentityRecord, IdentityVault
+
+
+@dataclass(frozen=True)
+class IncomingRecord:
+    """One source record after the allowlist: identity kept apart from the rest."""
+
+    identity: dict[str, str | None]
+    fields: dict[str, object]
+    raw: dict  # the payload as received, only to compute its keyed hash
+
+
+@dataclass(frozen=True)
+class BoundaryOutput:
+    rows: list[dict]  # landable: no identity in clear text
+    identities_stored: int
+
+
+class Boundary:
+    """Splits identities off records of one source into the vault."""
+
+    def __init__(self, keyring: KeyRing, vault: IdentityVault, source: str):
+        self._internal = Pseudonymiser(keyring, INTERNAL_DOMAIN)
+        self._payload = payload_hasher(keyring)
+        self._vault = vault
+        self._source = source
+
+    def split(self, records: Iterable[IncomingRecord], has_identity: bool) -> BoundaryOutput:
+        """Return landable rows (pseudonym + flags + fields + payload hash) for `records`."""
+        rows: list[dict] = []
+        to_vault: list[IdentityRecord] = []
+        for record in records:
+            row = dict(record.fields)
+            row["_payload_hash"] = self._payload.pseudonym(_canonical(record.raw))
+            if has_identity:
+                bsn = record.identity.get("bsn")
+                bsn_text = str(bsn).strip() if bsn is not None else ""
+                row["is_bsn_present"] = bool(bsn_text)
+                row["is_bsn_valid"] = is_valid_bsn(bsn_text)
+                pseudonym = self._internal.pseudonym(bsn_text) if bsn_text else None
+                row["person_pseudonym"] = pseudonym
+                if pseudonym:
+                    to_vault.append(IdentityRecord(
+                        person_pseudonym=pseudonym, source=self._source,
+                        fields={k: v for k, v in record.identity.items() if v not in (None, "")},
+                    ))
+            rows.append(row)
+        stored = self._vault.store(to_vault) if to_vault else 0
+        return BoundaryOutput(rows=rows, identities_stored=stored)
+
+
+def _canonical(payload: dict) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)

@@ -1,0 +1,17 @@
+"""Shared fixtures: keys and stores in temporary folders, never under var/."""
+
+from __future__ import annotations
+
+import pytest
+
+from privacy import IdentityVault, load_or_create_keyring
+
+
+@pytest.fixture
+def keyring(tmp_path):
+    return load_or_create_keyring(tmp_path / "keys")
+
+
+@pytest.fixture
+def vault(tmp_path, keyring):
+    return IdentityVault(tmp_path / "vault.duckdb", keyring)

@@ -1,0 +1,84 @@
+import copy
+
+import pandas as pd
+import pytest
+
+from connectors import all_datasets
+from contracts.gx_suite import validate_batch
+from contracts.odcs import ContractError, load_contract, validate_document
+from pipelines.warehouse import landing_columns
+from privacy.purposes import load_purposes
+
+DATASETS = all_datasets()
+IDS = [m.table for m in DATASETS]
+
+
+@pytest.mark.parametrize("manifest", DATASETS, ids=IDS)
+def test_every_landed_dataset_has_a_valid_odcs_contract(manifest):
+    contract = load_contract(manifest.source, manifest.name)
+    assert contract.document["apiVersion"].startswith("v3")
+
+
+@pytest.mark.parametrize("manifest", DATASETS, ids=IDS)
+def test_manifest_and_contract_agree(manifest):
+    contract = load_contract(manifest.source, manifest.name)
+    assert [p["name"] for p in contract.properties if not p["name"].startswith("_")] == [
+        c for c in landing_columns(manifest) if not c.startswith("_")]
+    assert contract.custom("legalBasis") == manifest.legal_basis
+    assert contract.custom("purposes") == list(manifest.purposes)
+    assert contract.custom("retention") == manifest.retention
+    by_name = {p["name"]: p for p in contract.properties}
+    for field in manifest.fields:
+        assert by_name[field.name]["classification"] == field.classification
+
+
+@pytest.mark.parametrize("manifest", DATASETS, ids=IDS)
+def test_every_purpose_named_is_in_the_register(manifest):
+    register = load_purposes()
+    assert set(manifest.purposes) <= set(register)
+    for field in manifest.fields:
+        assert set(field.purposes) <= set(manifest.purposes), field.name
+
+
+def test_invalid_contract_is_refused_with_its_path():
+    document = copy.deepcopy(load_contract("dji", "detentions").document)
+    document["schema"][0]["properties"][0]["logicalType"] = "text"
+    with pytest.raises(ContractError, match="schema/0/properties/0"):
+        validate_document(document, "dji/detentions.odcs.yaml")
+
+
+def _good_bookings():
+    return pd.DataFrame({
+        "_record_key": ["MB-1", "MB-2"], "_batch_id": ["b1", "b1"], "_payload_hash": ["h1", "h2"],
+        "booking_id": ["MB-1", "MB-2"], "agreement_id": ["MA-GM0363-01"] * 2,
+        "organisation": ["RN", "SVG"], "booking_date": ["2026-03-01", "2026-03-02"],
+        "hours": ["2.25", "1"], "activity": ["outreach", "training"],
+        "updated_at": ["2026-03-02T10:00:00Z"] * 2,
+    })
+
+
+def test_good_batch_passes_its_contract():
+    result = validate_batch(load_contract("municipal_orders", "bookings"), _good_bookings())
+    assert result.passed and result.rows == 2
+
+
+def test_bad_batch_fails_naming_rule_and_record_key_never_the_value():
+    frame = _good_bookings()
+    frame.loc[1, "booking_date"] = "2026-02-30"
+    frame.loc[1, "organisation"] = "=cmd|' /C calc'!A0"
+    result = validate_batch(load_contract("municipal_orders", "bookings"), frame)
+    failures = {f.rule: f for f in result.failures}
+    assert set(failures) == {"booking_date.type_date", "organisation_in_allowed_set"}
+    assert failures["booking_date.type_date"].record_keys == ("MB-2",)
+    assert "calc" not in failures["organisation_in_allowed_set"].describe()
+
+
+def test_invalid_bsn_flag_fails_the_eleven_test_rule():
+    contract = load_contract("care", "episodes")
+    row = {p["name"]: "x" for p in contract.properties}
+    row.update({"_record_key": "eoc-1", "person_pseudonym": "p1", "is_bsn_present": True,
+                "is_bsn_valid": False, "status": "active", "category": "addiction",
+                "period_start": "2026-01-01", "period_end": None, "managing_org_agb": "12345678",
+                "updated_at": "2026-01-01T00:00:00Z"})
+    result = validate_batch(contract, pd.DataFrame([row]))
+    assert [f.rule for f in result.failures] == ["bsn_passes_eleven_test"]

@@ -1,0 +1,36 @@
+import pytest
+
+from privacy import IdentityRecord, NotPermitted, Recipient, read_log, reidentify
+
+
+@pytest.fixture
+def stored(vault):
+    vault.store([IdentityRecord("p1", "dji", {"bsn": "111222333", "given_name": "Anna",
+                                             "surname": "Jansen", "birth_date": "1990-01-01",
+                                             "street": "Dorpsstraat"})])
+    return vault
+
+
+def test_handover_returns_only_permitted_fields_and_logs_without_values(stored, tmp_path):
+    log = tmp_path / "log.jsonl"
+    found = reidentify(stored, log, purpose="warm_handover",
+                       recipient=Recipient("municipality", "GM0363"), pseudonyms=["p1"],
+                       source_datasets=["dji.detentions"])
+    assert found == {"p1": {"bsn": "111222333", "given_name": "Anna", "surname": "Jansen",
+                            "birth_date": "1990-01-01"}}  # no street: not in the Pm 20d set
+    (entry,) = read_log(log)
+    assert entry["recipient"] == "municipality:GM0363" and entry["persons"] == 1
+    assert "111222333" not in log.read_text() and "Jansen" not in log.read_text()
+
+
+@pytest.mark.parametrize("purpose, recipient, reason", [
+    ("warm_handover", Recipient("probation_organisation", "RN"), "does not serve"),
+    ("justice_profile", Recipient("probation_organisation", "RN"), "no re-identification"),
+    ("marketing", Recipient("municipality", "GM0363"), "not in the purposes register"),
+])
+def test_refused_disclosures_are_not_logged_as_made(stored, tmp_path, purpose, recipient, reason):
+    log = tmp_path / "log.jsonl"
+    with pytest.raises(NotPermitted, match=reason):
+        reidentify(stored, log, purpose=purpose, recipient=recipient, pseudonyms=["p1"],
+                   source_datasets=[])
+    assert read_log(log) == []

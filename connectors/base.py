@@ -52,7 +52,8 @@ class SourceConnector:
         for page in self._pages(manifest, since):
             extract.pages += 1
             if extract.pages > self.settings.max_pages:
-                raise SourceError(f"{self.source}.{dataset}: more than {self.settings.max_pages} pages")
+                raise SourceError(
+                    f"{self.source}.{dataset}: more than {self.settings.max_pages} pages")
             for raw in page:
                 allowed = apply_allowlist(raw, manifest, extract.dropped_fields)
                 extract.records.append((allowed, raw))

@@ -54,9 +54,11 @@ def get_json(session: requests.Session, settings: HttpSettings, source: str,
         response = session.get(url, params=params,
                                 timeout=(settings.connect_timeout_s, settings.read_timeout_s))
     except requests.RequestException as exc:
-        raise SourceError(f"{source}: GET {path} failed after retries: {type(exc).__name__}") from None
+        raise SourceError(
+            f"{source}: GET {path} failed after retries: {type(exc).__name__}") from None
     if response.status_code in (401, 403):
-        raise SourceError(f"{source}: GET {path} refused ({response.status_code}): check the credential")
+        raise SourceError(
+            f"{source}: GET {path} refused ({response.status_code}): check the credential")
     if response.status_code >= 400:
         raise SourceError(f"{source}: GET {path} answered {response.status_code}")
     try:

@@ -40,8 +40,10 @@ def run_hub_job() -> RunOutcome:
     from pipelines.definitions import defs
 
     with DagsterInstance.get() as instance:
+        # The full event stream is in the instance (and the UI); the terminal gets warnings.
         result = defs.resolve_job_def("hub").execute_in_process(
-            instance=instance, raise_on_error=False)
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
         failed = [e.step_key for e in result.all_events
                   if e.is_step_failure and e.step_key]
         return RunOutcome(run_id=result.run_id, success=result.success, failed_steps=failed)

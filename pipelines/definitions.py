@@ -5,6 +5,9 @@ Steps run in one process: DuckDB allows one writer per file (../shared/STACK.md)
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from dagster import Definitions, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
 
@@ -23,7 +26,9 @@ defs = Definitions(
     jobs=[HUB_JOB],
     resources={
         "hub": hub_storage(),
-        "dbt": DbtCliResource(project_dir=KETENBRUG_DBT),
+        # dbt from this interpreter's environment, whether or not the venv is on PATH.
+        "dbt": DbtCliResource(project_dir=KETENBRUG_DBT,
+                              dbt_executable=str(Path(sys.executable).parent / "dbt")),
         **source_resources(),
     },
     executor=in_process_executor,

@@ -42,7 +42,7 @@ class SourceSystem(ConfigurableResource):
 
 
 def source_resources() -> dict[str, SourceSystem]:
-    """One resource per source, keyed `source_<slug>`, read from KETENBRUG_<SLUG>_URL/_CREDENTIAL."""
+    """One resource per source, keyed `source_<slug>`, from KETENBRUG_<SLUG>_URL/_CREDENTIAL."""
     resources = {}
     for slug in SOURCES:
         url_var, credential_var = source_env(slug)

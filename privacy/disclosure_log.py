@@ -56,7 +56,8 @@ def verify_log(log_path: Path) -> list[ChainBreak]:
         if entry.get("prev_hash") != prev_hash:
             breaks.append(ChainBreak(line_no, "previous-hash link broken (entry removed or moved)"))
         if entry.get("seq") != expected_seq:
-            breaks.append(ChainBreak(line_no, f"sequence {entry.get('seq')}, expected {expected_seq}"))
+            breaks.append(ChainBreak(
+                line_no, f"sequence {entry.get('seq')}, expected {expected_seq}"))
         prev_hash, expected_seq = claimed, expected_seq + 1
     return breaks
 

@@ -43,7 +43,8 @@ def reidentify(
         raise NotPermitted(f"purpose {purpose!r} is not in the purposes register")
     spec = purposes[purpose]
     if recipient.kind not in spec.recipient_kinds:
-        raise NotPermitted(f"purpose {purpose!r} does not serve recipients of kind {recipient.kind!r}")
+        raise NotPermitted(
+            f"purpose {purpose!r} does not serve recipients of kind {recipient.kind!r}")
     if not spec.reidentification_fields:
         raise NotPermitted(f"purpose {purpose!r} permits no re-identification")
     identities = vault.fetch(pseudonyms, spec.reidentification_fields, SOURCE_PREFERENCE)

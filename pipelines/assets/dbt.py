@@ -1,7 +1,5 @@
 """The dbt models as Dagster assets: staging per source, the client spine, the marts."""
 
-from __future__ import annotations
-
 import json
 import os
 from collections.abc import Mapping

@@ -1,11 +1,9 @@
 """Delivery: one sealed warm-handover package per municipality, in its own outbox folder.
-
 Re-identification happens here and only here, through privacy.reidentify, which checks
 the purposes register and writes the disclosure log. Each package is signed by the hub
 and encrypted for the one municipality it is meant for.
 """
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +41,7 @@ HANDOVER_COLUMNS = (
 def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> MaterializeResult:
     with warehouse.connect(Path(hub.warehouse_path), read_only=True) as con:
         frame = con.execute(
-            f"select municipality_code, person_pseudonym, {', '.join(HANDOVER_COLUMNS)} "
+            f"select municipality_code, person_pseudonym, {', '.join(HANDOVER_COLUMNS)} "  # noqa: S608
             "from main.warm_handover where handover_route = 'probation' "
             "order by municipality_code, expected_date, handover_id").df()
     keys_dir, outbox = Path(hub.keys_dir), Path(hub.outbox_dir)

@@ -11,8 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetKey, AssetsDefinition, MaterializeResult,
-    MetadataValue, asset, asset_check,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
 )
 
 from connectors import DatasetManifest, all_datasets

@@ -1,7 +1,5 @@
 """Re-keying into recipient domains: each probation organisation sees its own pseudonyms."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,7 +27,7 @@ def domain_pseudonyms(hub: HubStorage) -> MaterializeResult:
     keyring = hub.keyring()
     with warehouse.connect(Path(hub.warehouse_path)) as con:
         pairs = con.execute(
-            "select distinct c.person_pseudonym, c.organisation "
+            "select distinct c.person_pseudonym, c.organisation "  # noqa: S608 (manifest name)
             f"from landing.{CLIENTS.table} c join landing._batches b on b.batch_id = c._batch_id "
             "where b.status in ('passed', 'released') and c.person_pseudonym is not null"
         ).fetchall()

@@ -1,0 +1,71 @@
+"""Care-provider source: FHIR R4 EpisodeOfCare resources as plain dicts."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from simulators import texts
+from simulators.clock import Clock
+from simulators.common import Weighted, between, pick
+from simulators.names import CARE_PROVIDERS
+
+Record = dict[str, Any]
+
+CATEGORY_SYSTEM = "https://ketenbrug.example/fhir/CodeSystem/care-category"
+BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
+AGB_SYSTEM = "http://fhir.nl/fhir/NamingSystem/agb-z"
+CARE_SHARE = 0.30
+CATEGORIES = ("addiction", "mental_health", "intellectual_disability", "forensic")
+# SVG (addiction probation) clients are mostly in addiction or mental-health care.
+_SVG_CATEGORY = Weighted(CATEGORIES, (55, 30, 5, 10))
+_OTHER_CATEGORY = Weighted(CATEGORIES, (25, 30, 15, 30))
+STATUSES = ("planned", "active", "onhold", "finished", "cancelled")
+_STATUS = Weighted(STATUSES, (8, 52, 8, 27, 5))
+
+
+def episodes(
+    rng: random.Random, clock: Clock, persons: list[Record], organisations: list[str]
+) -> list[Record]:
+    """Return EpisodeOfCare resources for about 30% of persons.
+
+    `organisations` gives each person's probation organisation (same order as `persons`);
+    it steers the care category. Finished and cancelled episodes have a period end.
+    """
+    resources = []
+    for person, org in zip(persons, organisations, strict=True):
+        if rng.random() >= CARE_SHARE:
+            continue
+        number = len(resources) + 1
+        category = (_SVG_CATEGORY if org == "SVG" else _OTHER_CATEGORY).draw(rng)
+        agb, provider = pick(rng, CARE_PROVIDERS[category])
+        status = _STATUS.draw(rng)
+        start = between(rng, 1, 60) if status == "planned" else -between(rng, 0, 900)
+        period = {"start": clock.day(start)}
+        if status in ("finished", "cancelled"):
+            period["end"] = clock.day(between(rng, start, 0))
+        full_name = f"{person['given_name']} {person['surname']}"
+        resources.append(
+            {
+                "resourceType": "EpisodeOfCare",
+                "id": f"eoc-{number:07d}",
+                "meta": {"lastUpdated": clock.updated_at()},
+                "text": {"status": "generated", "div": texts.care_narrative(rng, full_name)},
+                "status": status,
+                "type": [{"coding": [{"system": CATEGORY_SYSTEM, "code": category}]}],
+                "diagnosis": [
+                    {"condition": {"reference": f"Condition/cond-{number:07d}-{i}"}}
+                    for i in range(1, between(rng, 1, 2) + 1)
+                ],
+                "patient": {
+                    "identifier": {"system": BSN_SYSTEM, "value": person["bsn"]},
+                    "display": full_name,
+                },
+                "managingOrganization": {
+                    "identifier": {"system": AGB_SYSTEM, "value": agb},
+                    "display": provider,
+                },
+                "period": period,
+            }
+        )
+    return resources

@@ -1,0 +1,271 @@
+"""The dbt project builds green on a small synthetic warehouse and its marts say the right things.
+
+The landing tables are created from the connector manifests (the single statement of which
+columns land), filled with a handful of fake records (pseudonyms like 'p_0001', no BSNs, no
+names), and `dbt build` (models, data tests, unit tests) runs in-process with dbtRunner.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DBT_DIR = ROOT / "dbt_project"
+AS_OF = "2026-06-01"
+
+_META = ("_batch_id", "_source", "_dataset", "_record_key", "_received_at", "_payload_hash")
+_IDENTITY = ("person_pseudonym", "is_bsn_present", "is_bsn_valid")
+_TYPES = {"_received_at": "timestamp", "is_bsn_present": "boolean", "is_bsn_valid": "boolean"}
+_CONDITIONS = ("valid_id", "housing", "income", "debts", "care")
+
+
+def _landing_layout() -> dict[str, tuple[str, list[str]]]:
+    """Landing table name -> (record key field, columns), as the connector manifests say."""
+    layout = {}
+    for path in sorted((ROOT / "connectors").glob("*/manifest.yaml")):
+        manifest = yaml.safe_load(path.read_text())
+        for dataset, spec in manifest["datasets"].items():
+            identity = list(_IDENTITY) if spec.get("identity") else []
+            layout[f"{manifest['source']}__{dataset}"] = (
+                spec["record_key"], [*_META, *identity, *spec["fields"]])
+    return layout
+
+
+def _conditions(prefix_date: str, **statuses: str) -> dict[str, str]:
+    row = {}
+    for condition in _CONDITIONS:
+        if condition in statuses:
+            row[f"{condition}_status"] = statuses[condition]
+            row[f"{condition}_as_of"] = prefix_date
+    return row
+
+
+# Batches: everything in b_pass is published; b_quar is quarantined and must never be read.
+BATCHES = [
+    ("b_pass", "passed"), ("b_rel", "released"), ("b_quar", "quarantined"), ("b_drop", "dropped"),
+]
+
+RECORDS: dict[str, list[dict]] = {
+    "probation__clients": [
+        # An older version (other municipality), then the current one.
+        {"_batch_id": "b_pass", "client_id": "RN-000001", "person_pseudonym": "p_0001",
+         "organisation": "RN", "residence_municipality_code": "GM0014", "risc_level": "low",
+         "contact_point": "team-noord@rn.example", "updated_at": "2026-03-01T08:00:00Z"},
+        {"_batch_id": "b_rel", "client_id": "RN-000001", "person_pseudonym": "p_0001",
+         "organisation": "RN", "residence_municipality_code": "GM0363", "risc_level": "medium",
+         "contact_point": "team-oost@rn.example", "updated_at": "2026-05-01T08:00:00Z"},
+        {"_batch_id": "b_pass", "client_id": "SVG-000002", "person_pseudonym": "p_0002",
+         "organisation": "SVG", "residence_municipality_code": "GM0034", "risc_level": "high",
+         "contact_point": "team-almere@svg.example", "updated_at": "2026-05-02T08:00:00Z"},
+        {"_batch_id": "b_pass", "client_id": "LJR-000004", "person_pseudonym": "p_0004",
+         "organisation": "LJR", "residence_municipality_code": "GM0363", "risc_level": None,
+         "contact_point": "team-a@ljr.example", "updated_at": "2026-05-03T08:00:00Z"},
+        # Only in a quarantined batch: never staged.
+        {"_batch_id": "b_quar", "client_id": "RN-000003", "person_pseudonym": "p_0003",
+         "organisation": "RN", "residence_municipality_code": "GM0014", "risc_level": "low",
+         "contact_point": "team-noord@rn.example", "updated_at": "2026-05-04T08:00:00Z"},
+    ],
+    "probation__orders": [
+        {"order_id": "RN-O-0000001", "client_id": "RN-000001", "organisation": "RN",
+         "order_type": "toezicht", "status": "active", "start_date": "2025-06-20",
+         "end_date": "2026-06-20", "conditions": '["meldplicht","drugsverbod"]'},
+        {"order_id": "RN-O-0000002", "client_id": "RN-000001", "organisation": "RN",
+         "order_type": "werkstraf", "status": "active", "start_date": "2026-02-01",
+         "end_date": "2026-08-01", "hours_ordered": "80", "hours_served": "20"},
+        {"order_id": "SVG-O-0000003", "client_id": "SVG-000002", "organisation": "SVG",
+         "order_type": "toezicht", "status": "active", "start_date": "2025-09-01",
+         "end_date": "2026-09-01", "conditions": '["behandelverplichting"]'},
+        {"order_id": "LJR-O-0000004", "client_id": "LJR-000004", "organisation": "LJR",
+         "order_type": "werkstraf", "status": "waiting", "start_date": "2026-07-01",
+         "end_date": "2026-12-01", "hours_ordered": "40", "hours_served": "0"},
+    ],
+    "dji__detentions": [
+        # Released in the window, to Almere; the neighbourhood team later says housing is arranged.
+        {"registration_number": "DJI-0000001", "person_pseudonym": "p_0002",
+         "prison_code": "PI-ALMELO", "admission_date": "2026-01-10",
+         "expected_release_date": "2026-06-15", "settlement_municipality_code": "GM0034",
+         **_conditions("2026-05-01", valid_id="arranged", housing="not_arranged",
+                       income="unknown", debts="not_arranged", care="not_arranged")},
+        # A short detention in the window: handed over by the prison service directly.
+        {"registration_number": "DJI-0000002", "person_pseudonym": "p_0005",
+         "prison_code": "PI-ALMELO", "admission_date": "2026-05-20",
+         "expected_release_date": "2026-06-05", "settlement_municipality_code": "GM0363"},
+        # Outside the window, after and before.
+        {"registration_number": "DJI-0000003", "person_pseudonym": "p_0006",
+         "prison_code": "PI-ALMELO", "admission_date": "2026-01-01",
+         "expected_release_date": "2026-08-30", "settlement_municipality_code": "GM0363"},
+        {"registration_number": "DJI-0000004", "person_pseudonym": "p_0007",
+         "prison_code": "PI-ALMELO", "admission_date": "2026-01-01",
+         "expected_release_date": "2026-05-20", "actual_release_date": "2026-05-20",
+         "settlement_municipality_code": "GM0363"},
+    ],
+    "wijkteam__involvements": [
+        {"involvement_id": "WT-GM0034-000001", "person_pseudonym": "p_0002",
+         "municipality_code": "GM0034", "involved_since": "2026-04-01",
+         "domains": '["housing","income"]', "contact_point": "wijkteam@almere.example",
+         **_conditions("2026-05-20", housing="arranged")},
+    ],
+    "care__episodes": [
+        {"episode_id": "eoc-1", "person_pseudonym": "p_0002", "status": "active",
+         "category": "addiction", "period_start": "2026-01-01",
+         "managing_org_agb": "00000000", "managing_org_name": "Zorg Voorbeeld"},
+    ],
+    "municipal_orders__agreements": [
+        {"agreement_id": "MA-GM0363-01", "municipality_code": "GM0363", "organisation": "RN",
+         "description": "outreach", "tariff_cents_per_hour": "4565", "cap_hours": "10",
+         "start_date": "2026-01-01", "end_date": "2026-12-31"},
+    ],
+    "municipal_orders__bookings": [
+        {"booking_id": "MB-0000001", "agreement_id": "MA-GM0363-01", "organisation": "RN",
+         "booking_date": "2026-02-03", "hours": "2.25", "activity": "outreach"},
+        {"booking_id": "MB-0000002", "agreement_id": "MA-GM0363-01", "organisation": "RN",
+         "booking_date": "2026-02-17", "hours": "2.25", "activity": "training"},
+    ],
+}
+
+DOMAIN_PSEUDONYMS = [
+    ("p_0001", "RN", "rn_a1"), ("p_0002", "SVG", "svg_b2"), ("p_0004", "LJR", "ljr_d4"),
+    ("p_0001", "steering", "st_a1"), ("p_0002", "steering", "st_b2"),
+]
+
+
+def _build_warehouse(path: Path) -> None:
+    received = datetime(2026, 5, 31, 6, 0)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema landing")
+        con.execute("create schema privacy")
+        con.execute(
+            "create table landing._batches (batch_id varchar, source varchar, dataset varchar, "
+            "received_at timestamp, status varchar, received integer, staged integer, "
+            "quarantined integer, rejected integer)")
+        for batch_id, status in BATCHES:
+            con.execute("insert into landing._batches values (?, 'test', 'test', ?, ?, 0, 0, 0, 0)",
+                        [batch_id, received, status])
+        con.execute("create table privacy.domain_pseudonyms "
+                    "(person_pseudonym varchar, domain varchar, domain_pseudonym varchar)")
+        con.executemany("insert into privacy.domain_pseudonyms values (?, ?, ?)",
+                        DOMAIN_PSEUDONYMS)
+        for table, (record_key, columns) in _landing_layout().items():
+            ddl = ", ".join(f"{c} {_TYPES.get(c, 'varchar')}" for c in columns)
+            con.execute(f"create table landing.{table} ({ddl})")
+            source, dataset = table.split("__")
+            for number, record in enumerate(RECORDS.get(table, [])):
+                row = {"_batch_id": "b_pass", "_source": source, "_dataset": dataset,
+                       "_record_key": record[record_key],
+                       "_received_at": received, "_payload_hash": f"h{number}",
+                       "is_bsn_present": True, "is_bsn_valid": True,
+                       "updated_at": "2026-05-01T00:00:00Z", **record}
+                values = [row.get(c) for c in columns]
+                con.execute(f"insert into landing.{table} values ({', '.join('?' * len(columns))})",
+                            values)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def built_warehouse(tmp_path_factory):
+    """A synthetic warehouse after a green `dbt build`; returns (path, dbt result)."""
+    from dbt.cli.main import dbtRunner
+
+    tmp = tmp_path_factory.mktemp("dbt")
+    warehouse = tmp / "warehouse.duckdb"
+    _build_warehouse(warehouse)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("KETENBRUG_WAREHOUSE", str(warehouse))
+        env.setenv("DBT_PROFILES_DIR", str(DBT_DIR))
+        env.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        result = dbtRunner().invoke([
+            "build", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+            "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
+            "--vars", json.dumps({"as_of_date": AS_OF}), "--quiet",
+        ])
+    return warehouse, result
+
+
+def _query(warehouse: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(warehouse))  # same config as dbt-duckdb, which may still hold it
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_dbt_build_is_green_including_unit_tests(built_warehouse):
+    _, result = built_warehouse
+    assert result.success, result.exception
+    statuses = {(r.node.resource_type, str(r.status)) for r in result.result}
+    assert ("unit_test", "pass") in statuses
+    done = ("success", "pass", "no-op")  # exposures report no-op
+    failing = [r.node.name for r in result.result if str(r.status) not in done]
+    assert failing == []
+
+
+def test_staging_reads_published_batches_and_latest_versions(built_warehouse):
+    warehouse, _ = built_warehouse
+    rows = _query(warehouse, "select client_id, residence_municipality_code, risc_level "
+                             "from main.stg_probation__clients order by client_id")
+    assert rows == [("LJR-000004", "GM0363", None), ("RN-000001", "GM0363", "medium"),
+                    ("SVG-000002", "GM0034", "high")]
+
+
+def test_warm_handover_holds_the_in_window_events_only(built_warehouse):
+    warehouse, _ = built_warehouse
+    rows = _query(warehouse, """
+        select person_pseudonym, event_type, expected_date::varchar, municipality_code,
+               handover_route, institution
+        from main.warm_handover order by expected_date""")
+    assert rows == [
+        ("p_0005", "release", "2026-06-05", "GM0363", "prison_direct", "PI-ALMELO"),
+        ("p_0002", "release", "2026-06-15", "GM0034", "probation", "PI-ALMELO"),
+        ("p_0001", "supervision_end", "2026-06-20", "GM0363", "probation", "RN"),
+    ]
+
+
+def test_warm_handover_reports_conditions_care_and_team(built_warehouse):
+    warehouse, _ = built_warehouse
+    [row] = _query(warehouse, """
+        select valid_id_status, housing_status, income_status, debts_status, care_status,
+               missing_conditions_count, needs_care_handover, has_wijkteam_involvement,
+               contact_point
+        from main.warm_handover where person_pseudonym = 'p_0002'""")
+    # Housing: the neighbourhood team's later 'arranged' is acted on.
+    assert row == ("arranged", "arranged", "unknown", "not_arranged", "not_arranged", 3, True,
+                   True, "team-almere@svg.example")
+
+
+def test_client_profiles_are_keyed_by_domain_pseudonyms(built_warehouse):
+    warehouse, _ = built_warehouse
+    rows = _query(warehouse, """
+        select client_pseudonym, organisation, active_orders_count, supervision_conditions,
+               community_service_hours_ordered, detention_status, housing_status,
+               housing_is_disputed, care_category
+        from main.client_profiles order by client_pseudonym""")
+    assert rows == [
+        ("ljr_d4", "LJR", 0, None, None, "none", "unknown", False, None),
+        ("rn_a1", "RN", 2, "drugsverbod,meldplicht", 80, "none", "unknown", False, None),
+        ("svg_b2", "SVG", 1, "behandelverplichting", None, "detained", "arranged", True,
+         "addiction"),
+    ]
+
+
+def test_volume_monitor_suppresses_every_small_cell(built_warehouse):
+    warehouse, _ = built_warehouse
+    rows = _query(warehouse, "select count(*), bool_and(is_suppressed), "
+                             "count(inflow_persons) from main.volume_monitor")
+    assert rows == [(4, True, 0)]
+
+
+def test_billing_statement_bills_quarter_hours_in_whole_cents(built_warehouse):
+    warehouse, _ = built_warehouse
+    rows = _query(warehouse, """
+        select billing_month_date::varchar, hours_booked::varchar, amount_cents,
+               cap_used_pct::varchar
+        from main.billing_statements""")
+    assert rows == [("2026-02-01", "4.50", 20543, "45.00")]

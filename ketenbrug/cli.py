@@ -10,6 +10,10 @@ from datetime import UTC, datetime
 
 import click
 
+from ketenbrug.contracts_cli import contracts
+from ketenbrug.keys_cli import keys
+from ketenbrug.privacy_cli import privacy, record_world
+from ketenbrug.quarantine_cli import quarantine
 from ketenbrug.settings import REPO_ROOT, Settings
 
 
@@ -35,6 +39,7 @@ def demo(clients: int, seed: int) -> None:
             click.echo(f"  source {slug:<17} {url}")
         prepare_environment(settings, server.base_urls, server.credentials,
                             as_of_date=world.today.isoformat())
+        record_world(settings, clients, seed, world.today)
         outcome = run_hub_job()
     click.echo(f"dagster run {outcome.run_id}: {'success' if outcome.success else 'FAILED'} "
                f"in {time.perf_counter() - started:.1f} s")
@@ -84,7 +89,7 @@ def _print_status(settings: Settings) -> None:
         click.echo("last run: none yet (run `ketenbrug demo`)")
     click.echo("marts:")
     for mart, rows in hub.mart_rows.items():
-        click.echo(f"  {mart:<20} {'not built' if rows is None else f'{rows} rows'}")
+        click.echo(f"  {mart:<26} {'not built' if rows is None else f'{rows} rows'}")
     if hub.batches:
         click.echo("latest batch per dataset (received = staged + quarantined + rejected):")
         for b in hub.batches:
@@ -102,6 +107,11 @@ def _print_outputs(settings: Settings) -> None:
     click.echo(f"  disclosure log   {settings.disclosure_log}")
     click.echo(f"  dagster instance {settings.dagster_home} (`make ui` to browse)")
 
+
+main.add_command(contracts)
+main.add_command(keys)
+main.add_command(privacy)
+main.add_command(quarantine)
 
 if __name__ == "__main__":
     main()

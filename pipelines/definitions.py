@@ -11,19 +11,25 @@ from pathlib import Path
 from dagster import Definitions, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
 
+from pipelines.assets.billing_delivery import billing_statements_delivery
 from pipelines.assets.dbt import ketenbrug_dbt_models
 from pipelines.assets.delivery import warm_handover_packages
-from pipelines.assets.ingestion import CONTRACT_CHECKS, LANDING_ASSETS
+from pipelines.assets.ingestion import ACCOUNTING_CHECKS, CONTRACT_CHECKS, LANDING_ASSETS
+from pipelines.assets.lineage_check import lineage_separation
 from pipelines.assets.pseudonym_domains import domain_pseudonyms
 from pipelines.dbt_project import KETENBRUG_DBT
 from pipelines.resources import hub_storage, source_resources
+from pipelines.schedules import INGEST_JOBS, SCHEDULES, dji_changes
 
 HUB_JOB = define_asset_job("hub", selection="*", description="Pull, check, model and deliver.")
 
 defs = Definitions(
-    assets=[*LANDING_ASSETS, domain_pseudonyms, ketenbrug_dbt_models, warm_handover_packages],
-    asset_checks=CONTRACT_CHECKS,
-    jobs=[HUB_JOB],
+    assets=[*LANDING_ASSETS, domain_pseudonyms, ketenbrug_dbt_models, warm_handover_packages,
+            billing_statements_delivery],
+    asset_checks=[*CONTRACT_CHECKS, *ACCOUNTING_CHECKS, lineage_separation],
+    jobs=[HUB_JOB, *INGEST_JOBS.values()],
+    schedules=SCHEDULES,
+    sensors=[dji_changes],
     resources={
         "hub": hub_storage(),
         # dbt from this interpreter's environment, whether or not the venv is on PATH.

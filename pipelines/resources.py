@@ -8,7 +8,7 @@ from dagster import ConfigurableResource, EnvVar
 
 from connectors import CONNECTORS, SOURCES, HttpSettings, SourceConnector
 from ketenbrug.settings import source_env
-from privacy import IdentityVault, KeyRing, load_or_create_keyring
+from privacy import IdentityVault, KeyRing, KeyStore
 
 
 class HubStorage(ConfigurableResource):
@@ -20,11 +20,16 @@ class HubStorage(ConfigurableResource):
     outbox_dir: str
     disclosure_log: str
 
+    def key_store(self) -> KeyStore:
+        return KeyStore(Path(self.keys_dir))
+
     def keyring(self) -> KeyRing:
-        return load_or_create_keyring(Path(self.keys_dir))
+        """The current key version, created on first use."""
+        return self.key_store().init()
 
     def vault(self) -> IdentityVault:
-        return IdentityVault(Path(self.vault_path), self.keyring())
+        self.keyring()  # a first run creates the key before the vault needs it
+        return IdentityVault(Path(self.vault_path), self.key_store())
 
 
 class SourceSystem(ConfigurableResource):

@@ -21,7 +21,7 @@ import pyarrow as pa
 from connectors.manifest import DatasetManifest
 
 META_COLUMNS = ("_batch_id", "_source", "_dataset", "_record_key", "_received_at", "_payload_hash")
-IDENTITY_COLUMNS = ("person_pseudonym", "is_bsn_present", "is_bsn_valid")
+IDENTITY_COLUMNS = ("person_pseudonym", "pseudonym_basis", "is_bsn_present", "is_bsn_valid")
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 _LEDGER = """
@@ -51,8 +51,9 @@ class LandedBatch:
 
 
 @contextmanager
-def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse for one unit of work and close it afterwards."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     try:
@@ -81,8 +82,13 @@ def ensure_landing(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) ->
 
 
 def read_cursor(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> str | None:
-    row = con.execute("select updated_since from landing._cursors where source = ? and dataset = ?",
-                      [manifest.source, manifest.name]).fetchone()
+    """Where the last pull of `manifest`'s dataset stopped; None before the first pull."""
+    try:
+        row = con.execute(
+            "select updated_since from landing._cursors where source = ? and dataset = ?",
+            [manifest.source, manifest.name]).fetchone()
+    except duckdb.CatalogException:
+        return None
     return row[0] if row else None
 
 
@@ -113,16 +119,19 @@ def land_batch(
                          "_received_at": received_at})
     table = _to_arrow(accepted, columns)
     con.register("incoming", table)
+    # A version counts as landed unless its batch was dropped: a dropped batch's records
+    # may come again (re-pulled after a fix) and must then be able to land.
+    live = (f"(select l._record_key, l._payload_hash from landing.{_ident(manifest.table)} l "
+            "join landing._batches b on b.batch_id = l._batch_id where b.status <> 'dropped')")
     known = con.execute(
-        f"select i._record_key from incoming i join landing.{_ident(manifest.table)} l "
+        f"select i._record_key from incoming i join {live} k "
         "using (_record_key, _payload_hash)").fetchall()
     rejections += [(batch_id, key, "version already landed") for (key,) in known]
     column_list = ", ".join(columns)
     con.execute(
         f"insert into landing.{_ident(manifest.table)} ({column_list}) "
-        f"select {column_list} from incoming i where not exists (select 1 from "
-        f"landing.{_ident(manifest.table)} l where l._record_key = i._record_key "
-        "and l._payload_hash = i._payload_hash)")
+        f"select {column_list} from incoming i where not exists (select 1 from {live} k "
+        "where k._record_key = i._record_key and k._payload_hash = i._payload_hash)")
     con.unregister("incoming")
     landed = len(accepted) - len(known)
     if rejections:
@@ -135,6 +144,35 @@ def land_batch(
         con.execute("insert or replace into landing._cursors values (?, ?, ?)",
                     [manifest.source, manifest.name, cursor])
     return LandedBatch(batch_id, received=len(rows), landed=landed, rejected=len(rejections))
+
+
+def rewind_cursor(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
+                  updated_since: str) -> None:
+    """Move the cursor back to `updated_since` (never forward), so those records come again."""
+    con.execute(
+        "update landing._cursors set updated_since = ? where source = ? and dataset = ? "
+        "and updated_since > ?", [updated_since, manifest.source, manifest.name, updated_since])
+
+
+def unbalanced_batches(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> list[dict]:
+    """Batches whose ledger does not reconcile with the rows actually landed and rejected.
+
+    received must equal landed rows + rejection rows; and once judged, the landed rows
+    must be counted as staged (passed, released), quarantined, or rejected (dropped).
+    """
+    return con.execute(
+        "with landed as (select _batch_id as batch_id, count(*) as n from "
+        f"landing.{_ident(manifest.table)} group by 1), "
+        "refused as (select batch_id, count(*) as n from landing._rejections group by 1) "
+        "select b.batch_id, b.status, b.received, b.staged, b.quarantined, b.rejected, "
+        "coalesce(l.n, 0) as landed_rows, coalesce(r.n, 0) as rejection_rows "
+        "from landing._batches b left join landed l using (batch_id) "
+        "left join refused r using (batch_id) where b.source = ? and b.dataset = ? and ("
+        "b.received <> b.staged + b.quarantined + b.rejected and b.status <> 'landed' "
+        "or b.received <> coalesce(l.n, 0) + b.rejected - case when b.status = 'dropped' "
+        "then coalesce(l.n, 0) else 0 end "
+        "or b.rejected <> coalesce(r.n, 0))", [manifest.source, manifest.name]
+    ).df().to_dict("records")
 
 
 def latest_batch_id(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> str | None:

@@ -5,15 +5,24 @@ Knows nothing of Dagster; `pipelines/` wires it in.
 
 from privacy.bsn import is_valid_bsn
 from privacy.disclosure_log import append_entry, read_log, verify_log
-from privacy.keys import KeyMaterialError, KeyRing, load_or_create_keyring
-from privacy.pseudonyms import INTERNAL_DOMAIN, Pseudonymiser, payload_hasher
+from privacy.keys import KeyMaterialError, KeyRing, KeyStore, load_or_create_keyring
+from privacy.pseudonyms import (
+    INTERNAL_DOMAIN,
+    PseudonymError,
+    Pseudonymiser,
+    key_version_of,
+    linkage_basis,
+    payload_hasher,
+)
 from privacy.reidentify import NotPermitted, Recipient, reidentify
+from privacy.rotation import RotationReport, rotate_keys
 from privacy.sealing import PackageError, open_package, seal_package
 from privacy.vault import IdentityRecord, IdentityVault, VaultError
 
 __all__ = [
     "INTERNAL_DOMAIN", "IdentityRecord", "IdentityVault", "KeyMaterialError", "KeyRing",
-    "NotPermitted", "PackageError", "Pseudonymiser", "Recipient", "VaultError",
-    "append_entry", "is_valid_bsn", "load_or_create_keyring", "open_package",
-    "payload_hasher", "read_log", "reidentify", "seal_package", "verify_log",
+    "KeyStore", "NotPermitted", "PackageError", "PseudonymError", "Pseudonymiser", "Recipient",
+    "RotationReport", "VaultError", "append_entry", "is_valid_bsn", "key_version_of",
+    "linkage_basis", "load_or_create_keyring", "open_package", "payload_hasher", "read_log",
+    "reidentify", "rotate_keys", "seal_package", "verify_log",
 ]

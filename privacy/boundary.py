@@ -2,7 +2,8 @@
 
 A record arrives as its permitted identity fields and its permitted other fields. The
 identity is checked (the outcome kept as flags), sealed into the vault, and replaced by
-the internal pseudonym of the BSN. What comes out may land in the warehouse.
+the internal pseudonym of the BSN or, without one, of the documented combination of
+name and date of birth (privacy.pseudonyms.linkage_basis). What comes out may land.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from privacy.bsn import is_valid_bsn
 from privacy.keys import KeyRing
-from privacy.pseudonyms import INTERNAL_DOMAIN, Pseudonymiser, payload_hasher
+from privacy.pseudonyms import INTERNAL_DOMAIN, Pseudonymiser, linkage_basis, payload_hasher
 from privacy.vault import IdentityRecord, IdentityVault
 
 
@@ -49,12 +50,14 @@ class Boundary:
             row = dict(record.fields)
             row["_payload_hash"] = self._payload.pseudonym(_canonical(record.raw))
             if has_identity:
-                bsn = record.identity.get("bsn")
-                bsn_text = str(bsn).strip() if bsn is not None else ""
-                row["is_bsn_present"] = bool(bsn_text)
-                row["is_bsn_valid"] = is_valid_bsn(bsn_text)
-                pseudonym = self._internal.pseudonym(bsn_text) if bsn_text else None
+                bsn_text = str(record.identity.get("bsn") or "").strip()
+                basis = linkage_basis(record.identity)
+                pseudonym = self._internal.pseudonym(basis[1]) if basis else None
                 row["person_pseudonym"] = pseudonym
+                row["pseudonym_basis"] = basis[0] if basis else None
+                row["is_bsn_present"] = bool(bsn_text)
+                # null without a BSN: the eleven-test rule judges only BSNs that were given
+                row["is_bsn_valid"] = is_valid_bsn(bsn_text) if bsn_text else None
                 if pseudonym:
                     to_vault.append(IdentityRecord(
                         person_pseudonym=pseudonym, source=self._source,

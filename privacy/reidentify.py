@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from privacy.disclosure_log import append_entry
+from privacy.pseudonyms import require_version
 from privacy.purposes import load_purposes
 from privacy.vault import IdentityVault
 
@@ -30,13 +31,16 @@ class Recipient:
 
 def reidentify(
     vault: IdentityVault, log_path: Path, *, purpose: str, recipient: Recipient,
-    pseudonyms: Sequence[str], source_datasets: Sequence[str], run_id: str | None = None,
+    pseudonyms: Sequence[str], source_datasets: Sequence[str],
+    run_id: str | None = None,
 ) -> dict[str, dict[str, str]]:
     """Return the identity fields `purpose` permits for `pseudonyms`, and log the disclosure.
 
     Refuses (NotPermitted) an unknown purpose, a recipient kind the purpose does not
-    serve, or a purpose that permits no identity at all. The log entry names recipient,
-    purpose, legal basis, fields, number of persons and sources, never the values.
+    serve, or a purpose that permits no identity at all; refuses (PseudonymError) a
+    pseudonym of another key version rather than silently finding nobody. The log entry
+    names recipient, purpose, legal basis, fields, number of persons and sources, never
+    the values.
     """
     purposes = load_purposes()
     if purpose not in purposes:
@@ -47,6 +51,8 @@ def reidentify(
             f"purpose {purpose!r} does not serve recipients of kind {recipient.kind!r}")
     if not spec.reidentification_fields:
         raise NotPermitted(f"purpose {purpose!r} permits no re-identification")
+    for pseudonym in pseudonyms:
+        require_version(pseudonym, vault.key_version)
     identities = vault.fetch(pseudonyms, spec.reidentification_fields, SOURCE_PREFERENCE)
     append_entry(log_path, {
         "event": "reidentification",

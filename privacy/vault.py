@@ -1,14 +1,15 @@
 """The identity vault: identifying fields, encrypted, in a store of their own.
 
-Each value is sealed with AES-GCM under the vault key: a fresh 96-bit nonce per value,
-and the pseudonym, field and source as associated data, so a ciphertext moved to
-another person or field fails to decrypt instead of yielding a wrong identity.
+Each value is sealed with AES-GCM under the vault key of the current key version: a
+fresh 96-bit nonce per value, and the pseudonym, field and source as associated data,
+so a ciphertext moved to another person or field fails to decrypt instead of yielding
+a wrong identity. Values keep the key version they were sealed under.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +19,7 @@ import pyarrow as pa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from privacy.keys import KeyRing
-
-IDENTITY_FIELDS = (
-    "bsn", "given_name", "surname", "birth_date", "street", "house_number", "postcode",
-)
+from privacy.keys import KeyMaterialError, KeyStore
 
 _SCHEMA = """
 create table if not exists identity_fields (
@@ -34,8 +31,19 @@ create table if not exists identity_fields (
     ciphertext blob not null,
     stored_at timestamp not null,
     primary key (person_pseudonym, field, source)
-)
+);
+create table if not exists pseudonym_lineage (
+    old_pseudonym varchar not null,
+    new_pseudonym varchar not null,
+    from_version integer not null,
+    to_version integer not null,
+    rotated_at timestamp not null
+);
 """
+_ARROW_SCHEMA = pa.schema([
+    ("person_pseudonym", pa.string()), ("field", pa.string()), ("source", pa.string()),
+    ("key_version", pa.int32()), ("nonce", pa.binary()), ("ciphertext", pa.binary()),
+])
 
 
 class VaultError(Exception):
@@ -54,41 +62,25 @@ class IdentityRecord:
 class IdentityVault:
     """Encrypted identifying fields keyed by internal pseudonym, in their own DuckDB file."""
 
-    def __init__(self, path: Path, keyring: KeyRing):
+    def __init__(self, path: Path, keys: KeyStore):
         self.path = path
-        self._keyring = keyring
-        self._aead = AESGCM(keyring.derive("vault"))
+        self._keys = keys
+        self._current = keys.current()
+        self._aeads: dict[int, AESGCM] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(path)) as con:
             con.execute(_SCHEMA)
 
+    @property
+    def key_version(self) -> int:
+        return self._current.version
+
     def store(self, records: Iterable[IdentityRecord]) -> int:
         """Encrypt and upsert every non-empty field of `records`; return values stored."""
-        now = datetime.now(UTC).replace(tzinfo=None)
-        rows: dict[str, list] = {k: [] for k in
-                                 ("person_pseudonym", "field", "source", "nonce", "ciphertext")}
-        for record in records:
-            for field, value in record.fields.items():
-                if value in (None, ""):
-                    continue
-                nonce = os.urandom(12)
-                aad = _aad(record.person_pseudonym, field, record.source)
-                rows["person_pseudonym"].append(record.person_pseudonym)
-                rows["field"].append(field)
-                rows["source"].append(record.source)
-                rows["nonce"].append(nonce)
-                rows["ciphertext"].append(self._aead.encrypt(nonce, str(value).encode(), aad))
-        table = pa.table(rows, schema=pa.schema([
-            ("person_pseudonym", pa.string()), ("field", pa.string()), ("source", pa.string()),
-            ("nonce", pa.binary()), ("ciphertext", pa.binary()),
-        ]))
-        with duckdb.connect(str(self.path)) as con:
-            con.register("incoming", table)
-            con.execute(
-                "insert or replace into identity_fields "
-                "select person_pseudonym, field, source, ?, nonce, ciphertext, ? from incoming",
-                [self._keyring.version, now],
-            )
+        table = self._seal(
+            (r.person_pseudonym, f, r.source, v) for r in records
+            for f, v in r.fields.items() if v not in (None, ""))
+        self._upsert(table)
         return table.num_rows
 
     def fetch(
@@ -97,8 +89,8 @@ class IdentityVault:
     ) -> dict[str, dict[str, str]]:
         """Decrypt `fields` for `pseudonyms`; where sources differ, the preferred one wins.
 
-        Raises VaultError on a value that fails authentication. Callers outside privacy/
-        go through `privacy.reidentify`, which checks the purpose first.
+        Raises VaultError on a value that fails authentication or whose key version is
+        not available. Callers outside privacy/ go through `privacy.reidentify`.
         """
         if not pseudonyms or not fields:
             return {}
@@ -108,12 +100,10 @@ class IdentityVault:
             rows = con.execute(
                 "select person_pseudonym, field, source, key_version, nonce, ciphertext "
                 "from identity_fields join wanted on person_pseudonym = p "
-                "where list_contains(?, field)",
-                [list(fields)],
-            ).fetchall()
+                "where list_contains(?, field)", [list(fields)]).fetchall()
         chosen: dict[tuple[str, str], tuple[int, str]] = {}
         for pseudonym, field, source, version, nonce, ciphertext in rows:
-            value = self._decrypt(pseudonym, field, source, version, nonce, ciphertext)
+            value = self._open(pseudonym, field, source, version, nonce, ciphertext)
             order = rank.get(source, len(rank))
             if (pseudonym, field) not in chosen or order < chosen[(pseudonym, field)][0]:
                 chosen[(pseudonym, field)] = (order, value)
@@ -122,19 +112,79 @@ class IdentityVault:
             result.setdefault(pseudonym, {})[field] = value
         return result
 
-    def _decrypt(self, pseudonym, field, source, version, nonce, ciphertext) -> str:
-        if version != self._keyring.version:
-            raise VaultError(
-                f"vault value for field {field!r} is under key version {version}, "
-                f"the loaded key is version {self._keyring.version}"
-            )
+    def decrypt_all(self) -> Iterator[tuple[str, str, str, str]]:
+        """Yield (pseudonym, field, source, value) for every value (rotation, access requests)."""
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            rows = con.execute(
+                "select person_pseudonym, field, source, key_version, nonce, ciphertext "
+                "from identity_fields order by person_pseudonym, field, source").fetchall()
+        for pseudonym, field, source, version, nonce, ciphertext in rows:
+            yield pseudonym, field, source, self._open(
+                pseudonym, field, source, version, nonce, ciphertext)
+
+    def reseal_all(self, values: Iterable[tuple[str, str, str, str]],
+                   lineage: dict[str, str], from_version: int) -> int:
+        """Replace every value with `values` sealed under the current key, in one transaction.
+
+        `lineage` maps each old pseudonym to its new one and is kept, so linkage history
+        survives the rotation. Returns the number of values sealed.
+        """
+        table = self._seal(values)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        links = pa.table({"old_pseudonym": list(lineage), "new_pseudonym": list(lineage.values())})
+        with duckdb.connect(str(self.path)) as con:
+            con.execute("begin transaction")
+            con.execute("delete from identity_fields")
+            con.register("incoming", table)
+            con.execute("insert into identity_fields select *, ? from incoming", [now])
+            con.register("links", links)
+            con.execute("insert into pseudonym_lineage select old_pseudonym, new_pseudonym, "
+                        "?, ?, ? from links", [from_version, self.key_version, now])
+            con.execute("commit")
+        return table.num_rows
+
+    def lineage(self) -> list[tuple[str, str, int, int]]:
+        """Every (old, new, from_version, to_version) link recorded by rotations."""
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return con.execute("select old_pseudonym, new_pseudonym, from_version, to_version "
+                               "from pseudonym_lineage order by rotated_at").fetchall()
+
+    def _seal(self, values: Iterable[tuple[str, str, str, str]]) -> pa.Table:
+        aead, version = self._aead(self._current.version), self._current.version
+        columns: dict[str, list] = {name: [] for name in _ARROW_SCHEMA.names}
+        for pseudonym, field, source, value in values:
+            nonce = os.urandom(12)
+            columns["person_pseudonym"].append(pseudonym)
+            columns["field"].append(field)
+            columns["source"].append(source)
+            columns["key_version"].append(version)
+            columns["nonce"].append(nonce)
+            columns["ciphertext"].append(
+                aead.encrypt(nonce, str(value).encode(), _aad(pseudonym, field, source)))
+        return pa.table(columns, schema=_ARROW_SCHEMA)
+
+    def _upsert(self, table: pa.Table) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with duckdb.connect(str(self.path)) as con:
+            con.register("incoming", table)
+            con.execute("insert or replace into identity_fields select *, ? from incoming", [now])
+
+    def _aead(self, version: int) -> AESGCM:
+        if version not in self._aeads:
+            try:
+                self._aeads[version] = AESGCM(self._keys.load(version).derive("vault"))
+            except KeyMaterialError as exc:
+                raise VaultError(f"vault value needs key version {version}: {exc}") from None
+        return self._aeads[version]
+
+    def _open(self, pseudonym, field, source, version, nonce, ciphertext) -> str:
         try:
-            return self._aead.decrypt(nonce, ciphertext, _aad(pseudonym, field, source)).decode()
+            return self._aead(version).decrypt(
+                nonce, ciphertext, _aad(pseudonym, field, source)).decode()
         except InvalidTag:
             raise VaultError(
                 f"vault value for field {field!r} from source {source!r} failed authentication "
-                f"(tampered, moved to another person, or a different key)"
-            ) from None
+                f"(tampered, moved to another person, or a different key)") from None
 
 
 def _aad(pseudonym: str, field: str, source: str) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from privacy import IdentityVault, load_or_create_keyring
+from privacy import IdentityVault, KeyStore, load_or_create_keyring
 
 
 @pytest.fixture
@@ -14,4 +14,4 @@ def keyring(tmp_path):
 
 @pytest.fixture
 def vault(tmp_path, keyring):
-    return IdentityVault(tmp_path / "vault.duckdb", keyring)
+    return IdentityVault(tmp_path / "vault.duckdb", KeyStore(tmp_path / "keys"))

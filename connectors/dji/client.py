@@ -25,3 +25,14 @@ class DjiConnector(SourceConnector):
             offset += len(items)
             if not items or offset >= body["total"]:
                 return
+
+    def count_changes(self, dataset: str, since: str | None) -> int:
+        """How many records of `dataset` changed after `since` (one request).
+
+        The API filters with >=, so records stamped exactly `since` (already landed by
+        the pull that set the cursor) come first in the answer and are not counted.
+        """
+        params = {"offset": 0, "limit": PAGE_SIZE, **({"updated_since": since} if since else {})}
+        body = self._get(f"/api/v1/{self.manifest[dataset].name}", params)
+        at_cursor = sum(1 for item in body["items"] if since and item.get("updated_at") == since)
+        return int(body["total"]) - at_cursor

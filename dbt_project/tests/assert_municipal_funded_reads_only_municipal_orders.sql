@@ -1,14 +1,27 @@
--- The municipal_funded marts form a separate lineage: they depend on the
--- municipal_orders staging models and on nothing else.
+-- Nothing flows into the municipal-funded lineage from the statutory one: its models
+-- (intermediate/municipal_funded, marts/municipal_funded) read only the municipal_orders
+-- staging models, each other, and reference seeds. The one declared crossing runs the
+-- other way, out of this lineage (../contracts/lineages.yaml; checked in full, both
+-- directions and the Dagster graph too, by pipelines/lineage_guard.py).
+{%- set lineage_folders = [
+    ['staging', 'municipal_orders'],
+    ['intermediate', 'municipal_funded'],
+    ['marts', 'municipal_funded'],
+] %}
 {%- set violations = [] %}
 {%- if execute %}
     {%- for node in graph.nodes.values() %}
         {%- if node.resource_type == 'model'
             and node.package_name == project_name
-            and node.fqn[1:3] == ['marts', 'municipal_funded'] %}
-            {%- for parent in node.depends_on.nodes %}
-                {%- if not parent.startswith('model.' ~ project_name ~ '.stg_municipal_orders__') %}
-                    {%- do violations.append((node.name, parent)) %}
+            and node.fqn[1:3] in lineage_folders[1:] %}
+            {%- for parent_id in node.depends_on.nodes %}
+                {%- set parent = graph.nodes.get(parent_id) %}
+                {%- set allowed = parent is not none and (
+                    parent.resource_type == 'seed'
+                    or (parent.resource_type == 'model' and parent.fqn[1:3] in lineage_folders)
+                ) %}
+                {%- if not allowed %}
+                    {%- do violations.append((node.name, parent_id)) %}
                 {%- endif %}
             {%- endfor %}
         {%- endif %}

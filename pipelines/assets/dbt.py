@@ -15,7 +15,8 @@ from pipelines.resources import HubStorage
 
 
 class KetenbrugTranslator(DagsterDbtTranslator):
-    """Groups follow the rooms: staging under its source slug, marts under their purpose."""
+    """Groups follow the rooms: staging under its source slug, marts under their purpose,
+    an intermediate folder under its name (the rest of intermediate is the spine)."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
@@ -23,9 +24,19 @@ class KetenbrugTranslator(DagsterDbtTranslator):
             return "reference"
         if len(fqn) > 2 and fqn[1] in ("staging", "marts"):
             return fqn[2]
+        if len(fqn) > 3 and fqn[1] == "intermediate":
+            return fqn[2]  # intermediate/municipal_funded stays in its own lineage's group
         if len(fqn) > 1 and fqn[1] == "intermediate":
             return "spine"
         return super().get_group_name(dbt_resource_props)
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        """dagster-dbt's metadata plus the model's funding stream (dbt meta), for the UI."""
+        metadata = dict(super().get_metadata(dbt_resource_props))
+        meta = (dbt_resource_props.get("config") or {}).get("meta") or {}
+        if "funding_stream" in meta:
+            metadata["funding_stream"] = meta["funding_stream"]
+        return metadata
 
 
 def dbt_vars() -> dict[str, str]:

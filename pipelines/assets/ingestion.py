@@ -25,6 +25,7 @@ from connectors import DatasetManifest, all_datasets
 from contracts.gx_suite import validate_batch
 from contracts.odcs import load_contract
 from pipelines import warehouse
+from pipelines.lineage_guard import funding_stream_of_group
 from pipelines.resources import HubStorage
 from privacy.boundary import Boundary, IncomingRecord
 
@@ -48,6 +49,7 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
             "processing_register_id": manifest.processing_register_id,
             "contract": f"{contract.document['id']} v{contract.version}",
             "permitted_fields": ", ".join(manifest.field_names),
+            "funding_stream": funding_stream_of_group(manifest.source) or "unknown",
         },
     )
     def _land(context) -> MaterializeResult:
@@ -72,8 +74,13 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
                 con, manifest, split.rows, batch_id=batch_id, received_at=received_at,
                 fields_dropped=sum(extract.dropped_fields.values()),
                 cursor=extract.max_updated_at or since)
+        # Agreement ids are contract references, not personal data: the UI shows which
+        # agreements a municipal-funded batch covers.
+        covered = ({"agreement_ids": MetadataValue.json(sorted(
+            {str(r["agreement_id"]) for r in split.rows if r.get("agreement_id")}))}
+            if "agreement_id" in manifest.field_names else {})
         # Counts by field name only: values never reach Dagster's event log.
-        return MaterializeResult(metadata={
+        return MaterializeResult(metadata={**covered,
             "batch_id": batch.batch_id, "incremental_since": since or "(full pull)",
             "pages": extract.pages, "records_received": batch.received,
             "records_landed": batch.landed, "records_rejected": batch.rejected,
@@ -119,5 +126,23 @@ def build_contract_check(manifest: DatasetManifest):
     return _check
 
 
+def build_accounting_check(manifest: DatasetManifest):
+    @asset_check(
+        asset=landing_key(manifest), name="accounting", blocking=True,
+        required_resource_keys={"hub"},
+        description=("Nothing lost: for every batch, records received = landed + rejected "
+                     "with a reason, and landed = staged or quarantined by the verdict."),
+    )
+    def _check(context) -> AssetCheckResult:
+        with warehouse.connect(Path(context.resources.hub.warehouse_path), read_only=True) as con:
+            unbalanced = warehouse.unbalanced_batches(con, manifest)
+        return AssetCheckResult(
+            passed=not unbalanced, severity=AssetCheckSeverity.ERROR,
+            metadata={"unbalanced_batches": MetadataValue.json(unbalanced)})
+
+    return _check
+
+
 LANDING_ASSETS = [build_landing_asset(m) for m in all_datasets()]
 CONTRACT_CHECKS = [build_contract_check(m) for m in all_datasets()]
+ACCOUNTING_CHECKS = [build_accounting_check(m) for m in all_datasets()]

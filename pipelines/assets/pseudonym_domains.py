@@ -9,10 +9,9 @@ from connectors import load_manifest
 from pipelines import warehouse
 from pipelines.assets.ingestion import landing_key
 from pipelines.resources import HubStorage
-from privacy import Pseudonymiser
+from privacy.domains import STEERING_DOMAIN, rekey
 
 CLIENTS = load_manifest("probation")["clients"]
-STEERING_DOMAIN = "steering"
 
 
 @asset(
@@ -26,23 +25,19 @@ STEERING_DOMAIN = "steering"
 def domain_pseudonyms(hub: HubStorage) -> MaterializeResult:
     keyring = hub.keyring()
     with warehouse.connect(Path(hub.warehouse_path)) as con:
-        pairs = con.execute(
+        clients = con.execute(
             "select distinct c.person_pseudonym, c.organisation "  # noqa: S608 (manifest name)
             f"from landing.{CLIENTS.table} c join landing._batches b on b.batch_id = c._batch_id "
             "where b.status in ('passed', 'released') and c.person_pseudonym is not null"
         ).fetchall()
-        domains = sorted({org for _, org in pairs if org} | {STEERING_DOMAIN})
-        keyed = {d: Pseudonymiser(keyring, d) for d in domains}
-        rows = {"person_pseudonym": [], "domain": [], "domain_pseudonym": []}
-        for person, org in pairs:
-            for domain in ({org} if org else set()) | {STEERING_DOMAIN}:
-                rows["person_pseudonym"].append(person)
-                rows["domain"].append(domain)
-                rows["domain_pseudonym"].append(keyed[domain].pseudonym(person))
-        con.register("incoming", pa.table(rows))
+        pairs = {(person, domain) for person, org in clients
+                 for domain in ({org} if org else set()) | {STEERING_DOMAIN}}
+        rows = rekey(keyring, sorted(pairs))
+        con.register("incoming", pa.table({
+            "person_pseudonym": [r[0] for r in rows], "domain": [r[1] for r in rows],
+            "domain_pseudonym": [r[2] for r in rows]}))
         con.execute("create schema if not exists privacy")
-        con.execute("create or replace table privacy.domain_pseudonyms as "
-                    "select distinct * from incoming")
-        count = con.execute("select count(*) from privacy.domain_pseudonyms").fetchone()[0]
-    return MaterializeResult(metadata={"rows": count, "domains": ", ".join(domains),
+        con.execute("create or replace table privacy.domain_pseudonyms as select * from incoming")
+    domains = sorted({d for _, d in pairs})
+    return MaterializeResult(metadata={"rows": len(rows), "domains": ", ".join(domains),
                                        "key_version": keyring.version})

@@ -7,7 +7,9 @@ twice, and checks what a municipality and a privacy officer would check.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import os
 import re
 import subprocess
@@ -18,7 +20,7 @@ import duckdb
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from privacy import open_package, verify_log
+from privacy import is_valid_bsn, open_package, verify_log
 from privacy.sealing import load_private_key
 from simulators import generate_world
 
@@ -58,7 +60,7 @@ def test_demo_builds_every_mart_and_reports_where_outputs_are(demo_home):
     home, first, _ = demo_home
     rows = _mart_rows(first)
     assert set(rows) == {"client_profiles", "warm_handover", "volume_monitor",
-                         "billing_statements"}
+                         "billing_statements", "statutory_priority_guard"}
     assert rows["client_profiles"] > 0 and rows["warm_handover"] > 0
     assert "failed checks: none" in first
     assert str(home / "outbox") in first
@@ -91,27 +93,27 @@ def test_every_handover_row_is_in_the_package_of_its_own_municipality(demo_home,
     assert persons > 0
 
 
-def test_no_identity_outside_the_vault_and_the_sealed_packages(demo_home, world):
+def test_no_warehouse_column_holds_a_valid_bsn(demo_home):
     home, _, _ = demo_home
-    bsns = {p["bsn"] for p in world.persons}
-    names = {f"{p['given_name']} {p['surname']}" for p in world.persons}
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         columns = con.execute(
             "select table_schema, table_name, column_name from information_schema.columns "
             "where data_type = 'VARCHAR'").fetchall()
         for schema, table, column in columns:
-            values = {v for (v,) in con.execute(
-                f'select distinct "{column}" from "{schema}"."{table}"').fetchall() if v}
-            assert not values & bsns, f"BSN in {schema}.{table}.{column}"
-            assert not values & names, f"name in {schema}.{table}.{column}"
-    # Dagster's run and event storage, logs, dbt artefacts: every unsealed file under home.
-    skip = {home / "vault.duckdb", home / "warehouse.duckdb"}
-    for path in home.rglob("*"):
-        if not path.is_file() or path in skip or path.suffix in (".kbpkg", ".key", ".pub"):
-            continue
-        text = path.read_bytes().decode("utf-8", errors="ignore")
-        found = [b for b in bsns if b in text]
-        assert not found, f"{len(found)} BSN(s) in {path.relative_to(home)}"
+            nine_digits = con.execute(
+                f'select distinct "{column}" from "{schema}"."{table}" '
+                f"where regexp_full_match(\"{column}\", '\\d{{9}}')").fetchall()
+            assert not [v for (v,) in nine_digits if is_valid_bsn(v)], f"{schema}.{table}.{column}"
+
+
+def test_leak_guard_finds_no_identity_outside_the_vault_and_sealed_packages(demo_home):
+    home, _, _ = demo_home
+    done = subprocess.run([sys.executable, "-m", "ketenbrug.cli", "privacy", "scan"],
+                          env={**os.environ, "KETENBRUG_HOME": str(home)},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"scanned for {CLIENTS} synthetic identities" in done.stdout
+    assert "0 leak(s)" in done.stdout
 
 
 def test_every_disclosure_is_on_an_intact_log(demo_home):
@@ -120,3 +122,29 @@ def test_every_disclosure_is_on_an_intact_log(demo_home):
     assert verify_log(log) == []
     assert sum(1 for _ in (home / "outbox").glob("*/*.kbpkg")) > 0
     assert '"event": "delivery"' in log.read_text()
+
+
+def test_billing_statements_delivered_per_municipality_add_up_to_the_mart(demo_home):
+    home, _, _ = demo_home
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        mart = dict(con.execute(
+            "select municipality_code || '/' || strftime(billing_month_date, '%Y-%m'), "
+            "sum(amount_cents) from main.billing_statements group by all").fetchall())
+        # The guard and the statements see the same booked hours, from either lineage's side.
+        guard_hours, billed_hours = con.execute(
+            "select (select sum(municipal_hours_booked) from main.statutory_priority_guard), "
+            "(select sum(hours_booked) from main.billing_statements)").fetchone()
+    delivered = {}
+    for path in (home / "outbox").glob("*/billing/billing_statement_*.json"):
+        statement = json.loads(path.read_text())
+        delivered[f"{statement['municipality_code']}/{statement['billing_month']}"] = (
+            statement["totals"]["amount_cents"])
+        assert sum(line["amount_cents"] for line in statement["lines"]) == (
+            statement["totals"]["amount_cents"])
+    assert delivered == mart and len(mart) > 0
+    for manifest_path in (home / "outbox").glob("*/billing/manifest.json"):
+        manifest = json.loads(manifest_path.read_text())
+        for entry in manifest["files"]:
+            data = (manifest_path.parent / entry["file"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    assert guard_hours == billed_hours > 0

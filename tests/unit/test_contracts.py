@@ -76,7 +76,8 @@ def test_bad_batch_fails_naming_rule_and_record_key_never_the_value():
 def test_invalid_bsn_flag_fails_the_eleven_test_rule():
     contract = load_contract("care", "episodes")
     row = {p["name"]: "x" for p in contract.properties}
-    row.update({"_record_key": "eoc-1", "person_pseudonym": "p1", "is_bsn_present": True,
+    row.update({"_record_key": "eoc-1", "person_pseudonym": "p1", "pseudonym_basis": "bsn",
+                "is_bsn_present": True,
                 "is_bsn_valid": False, "status": "active", "category": "addiction",
                 "period_start": "2026-01-01", "period_end": None, "managing_org_agb": "12345678",
                 "updated_at": "2026-01-01T00:00:00Z"})

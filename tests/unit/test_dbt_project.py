@@ -269,3 +269,19 @@ def test_billing_statement_bills_quarter_hours_in_whole_cents(built_warehouse):
                cap_used_pct::varchar
         from main.billing_statements""")
     assert rows == [("2026-02-01", "4.50", 20543, "45.00")]
+
+
+def test_statutory_priority_guard_sets_the_backlog_beside_municipal_hours(built_warehouse):
+    warehouse, _ = built_warehouse
+    # The waiting community service (Amsterdam, VR13) last changed on 1 May: waiting in May
+    # and June (as of 1 June). The hours were booked in February, before any known backlog.
+    rows = _query(warehouse, """
+        select safety_region, month_date::varchar, has_statutory_backlog,
+               statutory_waiting_orders, municipal_hours_booked::varchar,
+               is_municipal_work_during_backlog, is_suppressed
+        from main.statutory_priority_guard order by month_date""")
+    assert rows == [
+        ("VR13", "2026-02-01", False, 0, "4.50", False, False),
+        ("VR13", "2026-05-01", True, None, "0.00", False, True),
+        ("VR13", "2026-06-01", True, None, "0.00", False, True),
+    ]

@@ -3,8 +3,9 @@ import stat
 
 import pytest
 
-from privacy import KeyMaterialError, Pseudonymiser, load_or_create_keyring
+from privacy import KeyMaterialError, PseudonymError, Pseudonymiser, load_or_create_keyring
 from privacy.keys import load_keyring
+from privacy.pseudonyms import key_version_of, linkage_basis, require_version
 
 
 def test_same_value_same_domain_gives_same_pseudonym(keyring):
@@ -50,3 +51,40 @@ def test_missing_key_version_is_a_clear_error(tmp_path):
 def test_keys_never_show_in_repr(keyring):
     assert keyring.master_key.hex() not in repr(keyring)
     assert "key_version=1" in repr(Pseudonymiser(keyring, "internal"))
+
+
+def test_pseudonyms_carry_their_key_version(keyring):
+    pseudonym = Pseudonymiser(keyring, "internal").pseudonym("bsn:111222333")
+    assert key_version_of(pseudonym) == 1
+    require_version(pseudonym, 1)
+    with pytest.raises(PseudonymError, match="key version 1, the hub is on version 2"):
+        require_version(pseudonym, 2)
+
+
+@pytest.mark.parametrize("value", ["111222333", "v1-xyz", "", "v1-" + "0" * 31])
+def test_non_pseudonyms_are_refused(value):
+    with pytest.raises(PseudonymError):
+        key_version_of(value)
+
+
+def test_bsn_is_the_linkage_basis_when_given():
+    assert linkage_basis({"bsn": " 111222333 ", "surname": "Jansen"}) == ("bsn", "bsn:111222333")
+
+
+@pytest.mark.parametrize("a, b", [
+    ({"surname": "van der Berg", "given_name": "Anouk"}, {"surname": "Van Der Berg",
+                                                         "given_name": "anouk"}),
+    ({"surname": "Çelik", "given_name": "Zoë"}, {"surname": "Celik", "given_name": "Zoe"}),
+    ({"surname": "D'Hondt-Smit", "given_name": "Jan"}, {"surname": "dhondt smit",
+                                                        "given_name": "JAN"}),
+])
+def test_without_bsn_the_documented_combination_links_spelling_variants(a, b):
+    dob = {"birth_date": "1990-04-01"}
+    assert linkage_basis({**a, **dob}) == linkage_basis({**b, **dob})
+    assert linkage_basis({**a, **dob})[0] == "name_birth_date"
+
+
+def test_combination_never_links_a_different_birth_date_or_an_incomplete_identity():
+    person = {"surname": "Jansen", "given_name": "Anna", "birth_date": "1990-04-01"}
+    assert linkage_basis(person) != linkage_basis({**person, "birth_date": "1990-04-02"})
+    assert linkage_basis({"surname": "Jansen", "given_name": "Anna"}) is None

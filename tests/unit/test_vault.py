@@ -1,7 +1,7 @@
 import duckdb
 import pytest
 
-from privacy import IdentityRecord, IdentityVault, VaultError, load_or_create_keyring
+from privacy import IdentityRecord, IdentityVault, KeyStore, VaultError, load_or_create_keyring
 
 
 def _store(vault):
@@ -46,6 +46,7 @@ def test_tampered_ciphertext_fails_loudly(vault):
 
 def test_another_installation_key_cannot_read_the_vault(vault, tmp_path):
     _store(vault)
-    stranger = IdentityVault(vault.path, load_or_create_keyring(tmp_path / "other-keys"))
+    load_or_create_keyring(tmp_path / "other-keys")
+    stranger = IdentityVault(vault.path, KeyStore(tmp_path / "other-keys"))
     with pytest.raises(VaultError):
         stranger.fetch(["p1"], ["bsn"])

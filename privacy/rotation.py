@@ -1,0 +1,126 @@
+"""Key rotation that keeps linkage: history is re-pseudonymised under the new key.
+
+Steps, each one transaction, each safe to run again after a crash:
+1. a new master-key version becomes current (unless an interrupted rotation left one);
+2. the vault is decrypted under the old versions, every person's new internal pseudonym
+   is computed from the same basis (BSN, or the documented name and birth-date
+   combination), every value is resealed under the new key, and old → new is kept in
+   the vault's pseudonym lineage;
+3. the warehouse is relinked: every table holding `person_pseudonym` moves to the new
+   pseudonyms, and recipients' domain pseudonyms are re-derived. Marts built from them
+   are rebuilt by the next hub run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from privacy.domains import rekey
+from privacy.keys import KeyStore
+from privacy.pseudonyms import INTERNAL_DOMAIN, Pseudonymiser, linkage_basis
+from privacy.vault import IdentityVault
+
+DOMAIN_TABLE = "privacy.domain_pseudonyms"
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    from_version: int
+    to_version: int
+    persons_relinked: int
+    values_resealed: int
+    warehouse_rows_relinked: dict[str, int]
+
+
+def rotate_keys(keys: KeyStore, vault_path: Path, warehouse_path: Path) -> RotationReport:
+    """Rotate to a new key version and carry the vault and warehouse over to it."""
+    versions_in_vault = vault_key_versions(vault_path)
+    current = keys.current()
+    resuming = bool(versions_in_vault) and max(versions_in_vault) < current.version
+    from_version = max(versions_in_vault) if resuming else current.version
+    new = current if resuming else keys.rotate()
+    vault = IdentityVault(vault_path, keys)
+    values = list(vault.decrypt_all())
+    lineage = _new_pseudonyms(values, Pseudonymiser(new, INTERNAL_DOMAIN))
+    resealed = vault.reseal_all(
+        ((lineage[p], field, source, value) for p, field, source, value in values),
+        lineage, from_version)
+    relinked = relink_warehouse(warehouse_path, lineage, keys)
+    return RotationReport(from_version, new.version, len(lineage), resealed, relinked)
+
+
+def relink_warehouse(warehouse_path: Path, lineage: dict[str, str],
+                     keys: KeyStore) -> dict[str, int]:
+    """Move every `person_pseudonym` in the warehouse from old to new; re-derive domains.
+
+    Returns rows changed per table. Idempotent: rows already moved do not match again.
+    """
+    if not warehouse_path.exists() or not lineage:
+        return {}
+    links = pa.table({"old": list(lineage), "new": list(lineage.values())})
+    changed: dict[str, int] = {}
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.register("links", links)
+        con.execute("begin transaction")
+        for schema, table in _tables_with_pseudonyms(con):
+            name = f'"{schema}"."{table}"'
+            (count,) = con.execute(
+                f"update {name} set person_pseudonym = links.new from links "  # noqa: S608
+                f"where {name}.person_pseudonym = links.old").fetchone()
+            changed[f"{schema}.{table}"] = count
+        _rederive_domains(con, keys)
+        con.execute("commit")
+    return changed
+
+
+def _new_pseudonyms(values, internal: Pseudonymiser) -> dict[str, str]:
+    identities: dict[str, dict[str, str]] = defaultdict(dict)
+    for pseudonym, field, _source, value in values:
+        identities[pseudonym].setdefault(field, value)
+    lineage = {}
+    for pseudonym, identity in identities.items():
+        basis = linkage_basis(identity)
+        if basis is None:  # cannot happen for values the boundary stored; refuse loudly
+            raise ValueError("a vault entry has neither a BSN nor the linkage combination")
+        lineage[pseudonym] = internal.pseudonym(basis[1])
+    return lineage
+
+
+def _rederive_domains(con: duckdb.DuckDBPyConnection, keys: KeyStore) -> None:
+    exists = con.execute("select count(*) from information_schema.tables where "
+                         "table_schema = 'privacy' and table_name = 'domain_pseudonyms'"
+                         ).fetchone()[0]
+    if not exists:
+        return
+    pairs = con.execute(f"select distinct person_pseudonym, domain from {DOMAIN_TABLE}").fetchall()  # noqa: S608
+    rows = rekey(keys.current(), pairs)
+    con.register("rekeyed", pa.table({"person_pseudonym": [r[0] for r in rows],
+                                      "domain": [r[1] for r in rows],
+                                      "domain_pseudonym": [r[2] for r in rows]}))
+    con.execute(f"delete from {DOMAIN_TABLE}")  # noqa: S608
+    con.execute(f"insert into {DOMAIN_TABLE} select person_pseudonym, domain, "  # noqa: S608
+                "domain_pseudonym from rekeyed")
+
+
+def _tables_with_pseudonyms(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    return con.execute(
+        "select c.table_schema, c.table_name from information_schema.columns c "
+        "join information_schema.tables t using (table_schema, table_name) "
+        "where c.column_name = 'person_pseudonym' and t.table_type = 'BASE TABLE' "
+        "order by 1, 2").fetchall()
+
+
+def vault_key_versions(vault_path: Path) -> list[int]:
+    if not vault_path.exists():
+        return []
+    with duckdb.connect(str(vault_path), read_only=True) as con:
+        try:
+            return [v for (v,) in con.execute(
+                "select distinct key_version from identity_fields").fetchall()]
+        except duckdb.CatalogException:
+            return []

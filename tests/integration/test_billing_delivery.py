@@ -1,0 +1,123 @@
+"""Billing delivery: one statement per municipality and month, CSV and JSON, whose totals
+are the mart's, with a manifest a municipality can verify, on the disclosure log.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from decimal import Decimal
+
+import duckdb
+import pytest
+from dagster import materialize
+
+from pipelines.assets.billing_delivery import billing_statements_delivery
+from pipelines.resources import HubStorage
+from privacy import read_log, verify_log
+
+# agreement, municipality, organisation, month, booked, outside, over cap, billable, tariff,
+# amount, cap, cumulative, cap used, outside period, over cap
+LINES = [
+    ("MA-GM0363-01", "GM0363", "RN", "2025-12-01", "1.00", "1.00", "0.00", "0.00", 4565, 0,
+     10, "0.00", "0.00", True, False),
+    ("MA-GM0363-01", "GM0363", "RN", "2026-01-01", "4.50", "0.00", "0.00", "4.50", 4565, 20543,
+     10, "4.50", "45.00", False, False),
+    ("MA-GM0363-02", "GM0363", "=SVG", "2026-01-01", "0.25", "0.00", "0.00", "0.25", 4566, 1142,
+     None, "0.25", None, False, False),
+    ("MA-GM0363-01", "GM0363", "RN", "2026-02-01", "6.25", "0.00", "0.75", "5.50", 4565, 25108,
+     10, "10.75", "107.50", False, True),
+    ("MA-GM0014-01", "GM0014", "LJR", "2026-01-01", "2.00", "0.00", "0.00", "2.00", 9000, 18000,
+     None, "2.00", None, False, False),
+]
+
+
+def _build_mart(path) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("""
+            create table main.billing_statements (
+                statement_line_id varchar, municipality_code varchar, agreement_id varchar,
+                organisation varchar, billing_month_date date, hours_booked decimal(10,2),
+                outside_period_hours decimal(10,2), over_cap_hours decimal(10,2),
+                billable_hours decimal(10,2), tariff_cents_per_hour integer,
+                amount_cents bigint, cap_hours integer, cumulative_hours decimal(10,2),
+                cap_used_pct decimal(10,2), is_outside_period boolean, is_over_cap boolean)""")
+        con.executemany("insert into main.billing_statements values (md5(? || ?), ?, ?, ?, ?, "
+                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [(line[0], line[3], line[1], line[0], *line[2:]) for line in LINES])
+
+
+@pytest.fixture
+def delivered(tmp_path):
+    _build_mart(tmp_path / "warehouse.duckdb")
+    hub = HubStorage(warehouse_path=str(tmp_path / "warehouse.duckdb"),
+                     vault_path=str(tmp_path / "vault.duckdb"), keys_dir=str(tmp_path / "keys"),
+                     outbox_dir=str(tmp_path / "outbox"),
+                     disclosure_log=str(tmp_path / "audit.jsonl"))
+    result = materialize([billing_statements_delivery], resources={"hub": hub})
+    assert result.success
+    [event] = result.get_asset_materialization_events()
+    return tmp_path, event.event_specific_data.materialization.metadata
+
+
+def test_one_statement_per_municipality_and_month_with_the_marts_totals(delivered):
+    home, _ = delivered
+    folder = home / "outbox" / "GM0363" / "billing"
+    assert sorted(p.name for p in folder.glob("billing_statement_*.json")) == [
+        "billing_statement_GM0363_2025-12.json", "billing_statement_GM0363_2026-01.json",
+        "billing_statement_GM0363_2026-02.json"]
+    january = json.loads((folder / "billing_statement_GM0363_2026-01.json").read_text())
+    assert january["totals"] == {"hours_booked": "4.75", "outside_period_hours": "0.00",
+                                 "over_cap_hours": "0.00", "billable_hours": "4.75",
+                                 "amount_cents": 20543 + 1142}
+    assert january["agreement_ids"] == ["MA-GM0363-01", "MA-GM0363-02"]
+    december = json.loads((folder / "billing_statement_GM0363_2025-12.json").read_text())
+    assert december["totals"]["amount_cents"] == 0  # outside the period: counted, not billed
+    assert december["flags"] == {"lines_outside_period": 1, "lines_over_cap": 0}
+    february = json.loads((folder / "billing_statement_GM0363_2026-02.json").read_text())
+    assert february["flags"]["lines_over_cap"] == 1
+    assert february["lines"][0]["over_cap_hours"] == "0.75"
+    # Every statement's total, over all municipalities, is the mart's.
+    totals = [json.loads(p.read_text())["totals"]
+              for p in (home / "outbox").glob("*/billing/billing_statement_*.json")]
+    assert sum(t["amount_cents"] for t in totals) == sum(line[9] for line in LINES)
+    assert sum(Decimal(t["billable_hours"]) for t in totals) == sum(
+        Decimal(line[7]) for line in LINES)
+
+
+def test_the_manifest_verifies_every_file_and_the_csv_is_formula_safe(delivered):
+    home, _ = delivered
+    folder = home / "outbox" / "GM0363" / "billing"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["funding_stream"] == "municipal" and manifest["purpose"] == "municipal_billing"
+    assert manifest["agreement_ids"] == ["MA-GM0363-01", "MA-GM0363-02"]
+    assert {f["file"] for f in manifest["files"]} == {p.name for p in folder.iterdir()} - {
+        "manifest.json"}
+    for entry in manifest["files"]:
+        data = (folder / entry["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        if entry["file"].endswith(".csv"):
+            rows = list(csv.DictReader(io.StringIO(data.decode())))
+        else:
+            rows = json.loads(data)["lines"]
+        assert len(rows) == entry["row_count"]
+    january = list(csv.DictReader(io.StringIO(
+        (folder / "billing_statement_GM0363_2026-01.csv").read_text())))
+    assert [r["organisation"] for r in january] == ["RN", "'=SVG"]
+    assert [r["amount_cents"] for r in january] == ["20543", "1142"]
+
+
+def test_each_municipality_delivery_is_logged_and_shown_with_its_agreements(delivered):
+    home, metadata = delivered
+    log = home / "audit.jsonl"
+    assert verify_log(log) == []
+    entries = read_log(log)
+    assert [e["recipient"] for e in entries] == ["municipality:GM0014", "municipality:GM0363"]
+    assert {e["purpose"] for e in entries} == {"municipal_billing"}
+    assert all(e["event"] == "delivery" and e["persons"] == 0 for e in entries)
+    assert metadata["funding_stream"].value == "municipal"
+    assert metadata["agreement_ids"].value == ["MA-GM0014-01", "MA-GM0363-01", "MA-GM0363-02"]
+    assert metadata["statements"].value == 4
+    assert metadata["amount_cents"].value == sum(line[9] for line in LINES)

@@ -1,0 +1,61 @@
+"""The leak guard finds a planted identity wherever it is put, and names only the place."""
+
+import sqlite3
+
+import duckdb
+import pytest
+
+from privacy.leak_scan import TruthIndex, scan_files, scan_warehouse
+
+PERSONS = [
+    {"bsn": "111222333", "given_name": "Anna", "surname": "van der Berg",
+     "birth_date": "1980-01-02"},
+    {"bsn": "123456782", "given_name": "Bram", "surname": "Smit", "birth_date": "1975-06-30"},
+]
+TRUTH = TruthIndex(PERSONS)
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("client 111222333 released", "bsn"),
+    ('{"display": "Anna van der Berg"}', "full_name"),
+    ("ANNA VAN DER BERG, 3 days", "full_name"),
+    ("smit born 1975-06-30", "birth_date_with_name"),
+])
+def test_each_kind_of_identity_is_found(text, kind):
+    assert TRUTH.scan(text)[kind] == 1
+
+
+@pytest.mark.parametrize("text", [
+    "1111222333",  # ten digits: not this BSN
+    "Anna van Dijk",  # another surname
+    "Smitse released 1975-06-30",  # not the surname as a word
+    "Berg 1980-01-03",  # another date
+    "v1-3fa9c0d2e4b5a6978812aabbccddeeff",
+])
+def test_near_misses_are_not_hits(text):
+    assert not TRUTH.scan(text)
+
+
+def test_files_are_scanned_except_vault_and_sealed_packages(tmp_path):
+    (tmp_path / "dagster").mkdir()
+    db = sqlite3.connect(tmp_path / "dagster" / "runs.db")
+    db.execute("create table event_logs (event text)")
+    db.execute("insert into event_logs values ('step failed for bsn 123456782')")
+    db.commit()
+    db.close()
+    (tmp_path / "ok.log").write_text("all fine\n")
+    (tmp_path / "outbox.kbpkg").write_text("111222333")  # sealed: allowed
+    (tmp_path / "vault.duckdb").write_text("111222333")  # the vault: allowed
+    hits = scan_files([tmp_path], TRUTH, skip=[tmp_path / "vault.duckdb"])
+    assert [(h.place.endswith("runs.db"), h.kind) for h in hits] == [(True, "bsn")]
+    assert "123456782" not in hits[0].describe()
+
+
+def test_every_warehouse_table_and_column_is_scanned(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema landing")
+        con.execute("create table landing.x (a varchar, b varchar)")
+        con.execute("insert into landing.x values ('fine', 'Bram Smit'), ('ok', 'fine')")
+    (hit,) = scan_warehouse(path, TRUTH)
+    assert (hit.place, hit.kind, hit.count) == ("warehouse landing.x.b", "full_name", 1)

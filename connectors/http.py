@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -48,7 +49,26 @@ def build_session(settings: HttpSettings, auth_headers: dict[str, str]) -> reque
 
 def get_json(session: requests.Session, settings: HttpSettings, source: str,
              url: str, params: dict | None = None) -> dict:
-    """GET `url` and return its JSON body; raise SourceError naming source and path."""
+    """GET `url` and return its JSON body; raise SourceError naming source and path.
+
+    Status errors are retried by the session; a 200 whose body is not JSON (cut off or
+    garbled on the way) is asked for again with the same backoff before giving up.
+    """
+    for attempt in range(settings.max_retries + 1):
+        try:
+            return _get_once(session, settings, source, url, params)
+        except _NotJson:
+            time.sleep(settings.backoff_factor_s * (2 ** attempt))
+    raise SourceError(f"{source}: GET {urlsplit(url).path} returned a body that is not valid "
+                      f"JSON, {settings.max_retries + 1} times")
+
+
+class _NotJson(Exception):
+    pass
+
+
+def _get_once(session: requests.Session, settings: HttpSettings, source: str,
+              url: str, params: dict | None) -> dict:
     path = urlsplit(url).path
     try:
         response = session.get(url, params=params,
@@ -64,4 +84,4 @@ def get_json(session: requests.Session, settings: HttpSettings, source: str,
     try:
         return response.json()
     except ValueError:
-        raise SourceError(f"{source}: GET {path} returned a body that is not valid JSON") from None
+        raise _NotJson from None

@@ -15,6 +15,7 @@ from ketenbrug.keys_cli import keys
 from ketenbrug.privacy_cli import privacy, record_world
 from ketenbrug.quarantine_cli import quarantine
 from ketenbrug.settings import REPO_ROOT, Settings
+from ketenbrug.world_cli import world
 
 
 @click.group()
@@ -112,6 +113,7 @@ main.add_command(contracts)
 main.add_command(keys)
 main.add_command(privacy)
 main.add_command(quarantine)
+main.add_command(world)
 
 if __name__ == "__main__":
     main()

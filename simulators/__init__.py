@@ -1,14 +1,22 @@
 """Simulated source systems for Ketenbrug: a synthetic world and the HTTP APIs serving it.
 
     world = generate_world(clients=2000, seed=1)
-    with WorldServer(world) as servers:
+    world.write_ground_truth("var/world/ground_truth.jsonl")
+    with WorldServer(world, faults="dji:429x2,probation:invalid_bsn=5") as servers:
         servers.base_urls["probation"], servers.credentials["probation"]
+        servers.fault_report      # keys the data faults altered
+        servers.advance(days=1)   # a new day: admissions, releases, orders, corrections
 
-The HTTP contract is simulators/API.md.
+The HTTP contract, the fault grammar and the control API are in simulators/API.md.
 """
 
 from simulators.bsn import is_valid_bsn
+from simulators.faults import Fault, FaultSpec
+from simulators.ground_truth import read_ground_truth, write_ground_truth
 from simulators.population import World, generate_world
 from simulators.server import WorldServer
 
-__all__ = ["World", "WorldServer", "generate_world", "is_valid_bsn"]
+__all__ = [
+    "Fault", "FaultSpec", "World", "WorldServer", "generate_world", "is_valid_bsn",
+    "read_ground_truth", "write_ground_truth",
+]

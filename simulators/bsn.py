@@ -34,3 +34,15 @@ def random_bsn(rng: random.Random) -> str:
         check = sum(w * int(d) for w, d in zip(_WEIGHTS[:8], digits, strict=True)) % 11
         if check < 10:
             return digits + str(check)
+
+
+def invalidated_bsn(value: str) -> str:
+    """Return `value` with its check digit changed so that it fails the eleven-test.
+
+    The result is still nine ASCII digits, as a mistyped BSN in a source register is. Refuses
+    (ValueError) anything that is not nine digits.
+    """
+    if not (isinstance(value, str) and len(value) == 9 and value.isascii() and value.isdigit()):
+        raise ValueError("a BSN has nine digits")
+    # Any other last digit breaks the sum modulo 11: the last digit weighs -1.
+    return value[:8] + str((int(value[8]) + 1) % 10)

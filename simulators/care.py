@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import date
 from typing import Any
 
 from simulators import texts
@@ -69,3 +70,30 @@ def episodes(
             }
         )
     return resources
+
+
+def new_episode(rng: random.Random, today: date, person: Record, number: int) -> Record:
+    """Return a planned EpisodeOfCare starting within a month of `today`, numbered `number`;
+    `meta.lastUpdated` is left for the caller to stamp."""
+    clock = Clock(rng, today)
+    category = _OTHER_CATEGORY.draw(rng)
+    agb, provider = pick(rng, CARE_PROVIDERS[category])
+    full_name = f"{person['given_name']} {person['surname']}"
+    return {
+        "resourceType": "EpisodeOfCare",
+        "id": f"eoc-{number:07d}",
+        "meta": {"lastUpdated": ""},
+        "text": {"status": "generated", "div": texts.care_narrative(rng, full_name)},
+        "status": "planned",
+        "type": [{"coding": [{"system": CATEGORY_SYSTEM, "code": category}]}],
+        "diagnosis": [{"condition": {"reference": f"Condition/cond-{number:07d}-1"}}],
+        "patient": {
+            "identifier": {"system": BSN_SYSTEM, "value": person["bsn"]},
+            "display": full_name,
+        },
+        "managingOrganization": {
+            "identifier": {"system": AGB_SYSTEM, "value": agb},
+            "display": provider,
+        },
+        "period": {"start": clock.day(between(rng, 1, 30))},
+    }

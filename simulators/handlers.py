@@ -1,17 +1,17 @@
 """The five simulated source systems as request handlers over a World (see API.md).
 
-Each app answers `handle(path, query, headers)` with a Reply; the HTTP plumbing lives in
-server.py. Records are indexed and sorted once, at construction.
+Each app answers `handle(path, query, headers)` with a Reply (auth and transport faults in
+app.py); the HTTP plumbing lives in server.py. Each app is built from the records it
+serves per dataset (`served_data`), indexed and sorted once, at construction.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from secrets import compare_digest
 from typing import Any
 from urllib.parse import urlencode
 
+from simulators.app import App, Reply
 from simulators.common import ORGANISATIONS
 from simulators.paging import (
     DEFAULT_PAGE_SIZE,
@@ -25,69 +25,15 @@ from simulators.paging import (
     page_body,
     parse_query,
     record_keys,
+    repeated,
 )
 from simulators.population import World
 from simulators.reference import municipalities
 
-JSON = "application/json"
 FHIR_JSON = "application/fhir+json"
 
-
-def _updated(record: dict[str, Any]) -> str:
-    return record["updated_at"]
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An HTTP answer: status, JSON-serialisable body and content type."""
-
-    status: int
-    body: Any
-    content_type: str = JSON
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-class App:
-    """Base of one source system: auth, /health, and dispatch to `route`."""
-
-    # "bearer": `Authorization: Bearer <token>`; "api_key": `X-API-Key: <key>`.
-    auth_scheme = "bearer"
-
-    def __init__(self, credential: str) -> None:
-        self.credential = credential
-        self.base_url = ""  # set by the server once its port is known
-
-    def handle(self, path: str, query: str, headers: Any) -> Reply:
-        """Return the reply for a GET of `path`?`query`: 401/403 for bad credentials,
-        404 for unknown paths, 400 for bad parameters."""
-        if path == "/health":
-            return Reply(200, {"status": "ok"})
-        refused = self._refuse_credentials(headers)
-        if refused is not None:
-            return refused
-        try:
-            return self.route(path, query)
-        except ApiError as exc:
-            return Reply(exc.status, {"error": exc.message})
-
-    def route(self, path: str, query: str) -> Reply:
-        """Return the reply for an authenticated request; raises ApiError to refuse it."""
-        raise ApiError(404, "not found")
-
-    def _refuse_credentials(self, headers: Any) -> Reply | None:
-        if self.auth_scheme == "api_key":
-            supplied = headers.get("X-API-Key")
-            challenge: tuple[tuple[str, str], ...] = ()
-        else:
-            value = headers.get("Authorization") or ""
-            scheme, _, token = value.partition(" ")
-            supplied = token.strip() if scheme.lower() == "bearer" else None
-            challenge = (("WWW-Authenticate", 'Bearer realm="simulator"'),)
-        if not supplied:
-            return Reply(401, {"error": "credentials missing"}, headers=challenge)
-        if not compare_digest(supplied.encode(), self.credential.encode()):
-            return Reply(403, {"error": "credentials not accepted"})
-        return None
+# The timestamp field incremental filters and paging order go by.
+_UPDATED = "updated_at"
 
 
 class ProbationApp(App):
@@ -95,26 +41,30 @@ class ProbationApp(App):
 
     _PATH = re.compile(r"/tenants/([^/]+)/(clients|orders)")
 
-    def __init__(self, credential: str, world: World) -> None:
-        super().__init__(credential)
+    def __init__(self, credential: str, data: dict[str, list[dict[str, Any]]]) -> None:
+        super().__init__(credential, data)
         self._indexes: dict[tuple[str, str], Index] = {}
-        for org in ORGANISATIONS:
-            clients = [r for r in world.probation_clients if r["organisation"] == org]
-            orders = [r for r in world.probation_orders if r["organisation"] == org]
-            self._indexes[org, "clients"] = Index(clients, "client_id", _updated)
-            self._indexes[org, "orders"] = Index(orders, "order_id", _updated)
-        self._fields = {
-            "clients": record_keys(world.probation_clients),
-            "orders": record_keys(world.probation_orders),
-        }
+        keys = {"clients": "client_id", "orders": "order_id"}
+        for entity, key in keys.items():
+            per_org: dict[str, list[dict[str, Any]]] = {org: [] for org in ORGANISATIONS}
+            for record in data[entity]:
+                per_org[record["organisation"]].append(record)
+            for org, records in per_org.items():
+                self._indexes[org, entity] = Index(records, key, _UPDATED)
+        # Every name some record carries: a drifted record's fields can be asked for too.
+        self._fields = {entity: record_keys(data[entity]) for entity in keys}
 
-    def route(self, path: str, query: str) -> Reply:
+    def dataset_of(self, path: str) -> str | None:
+        match = self._PATH.fullmatch(path)
+        return None if match is None or match[1] not in ORGANISATIONS else match[2]
+
+    def route(self, path: str, query: str, repeat: bool = False) -> Reply:
         match = self._PATH.fullmatch(path)
         if match is None or (match[1], match[2]) not in self._indexes:
             raise ApiError(404, "not found")
         org, entity = match[1], match[2]
         params = parse_query(query, PAGE_PARAMS | {"fields"})
-        body = page_body(self._indexes[org, entity], params)
+        body = page_body(self._indexes[org, entity], params, repeat)
         if "fields" in params:
             wanted = fields_param(params["fields"], self._fields[entity])
             body["data"] = [{k: v for k, v in r.items() if k in wanted} for r in body["data"]]
@@ -124,18 +74,27 @@ class ProbationApp(App):
 class DjiApp(App):
     """Prison service: /api/v1/detentions with offset/limit paging."""
 
-    def __init__(self, credential: str, world: World) -> None:
-        super().__init__(credential)
-        self._index = Index(world.detentions, "registration_number", _updated)
+    def __init__(self, credential: str, data: dict[str, list[dict[str, Any]]]) -> None:
+        super().__init__(credential, data)
+        self._index = Index(data["detentions"], "registration_number", _UPDATED)
 
-    def route(self, path: str, query: str) -> Reply:
+    def dataset_of(self, path: str) -> str | None:
+        return "detentions" if path == "/api/v1/detentions" else None
+
+    def route(self, path: str, query: str, repeat: bool = False) -> Reply:
         if path != "/api/v1/detentions":
             raise ApiError(404, "not found")
         params = parse_query(query, {"offset", "limit", "updated_since"})
         offset = int_param(params, "offset", 0, 0)
         limit = int_param(params, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
         since = instant_param(params.get("updated_since"), "updated_since")
-        items, total = self._index.page(since, offset, limit)
+        if repeat:
+            # The body says where its items really start, so a client that trusts the
+            # body's offset loses nothing.
+            offset, count = repeated(offset, limit)
+            items, total = self._index.page(since, offset, count)
+        else:
+            items, total = self._index.page(since, offset, limit)
         body = {"items": items, "offset": offset, "limit": limit, "total": total}
         return Reply(200, body)
 
@@ -146,18 +105,24 @@ class WijkteamApp(App):
     auth_scheme = "api_key"
     _PATH = re.compile(r"/municipalities/([^/]+)/involvements")
 
-    def __init__(self, credential: str, world: World) -> None:
-        super().__init__(credential)
+    def __init__(self, credential: str, data: dict[str, list[dict[str, Any]]]) -> None:
+        super().__init__(credential, data)
         places = municipalities()
         self._listing = [{"municipality_code": m.cbs_code, "name": m.name} for m in places]
         grouped: dict[str, list[dict[str, Any]]] = {m.cbs_code: [] for m in places}
-        for record in world.involvements:
+        for record in data["involvements"]:
             grouped[record["municipality_code"]].append(record)
         self._indexes = {
-            code: Index(records, "involvement_id", _updated) for code, records in grouped.items()
+            code: Index(records, "involvement_id", _UPDATED) for code, records in grouped.items()
         }
 
-    def route(self, path: str, query: str) -> Reply:
+    def dataset_of(self, path: str) -> str | None:
+        if path == "/municipalities":
+            return "municipalities"
+        match = self._PATH.fullmatch(path)
+        return None if match is None or match[1] not in self._indexes else "involvements"
+
+    def route(self, path: str, query: str, repeat: bool = False) -> Reply:
         if path == "/municipalities":
             parse_query(query, set())
             return Reply(200, {"data": self._listing})
@@ -165,7 +130,7 @@ class WijkteamApp(App):
         if match is None or match[1] not in self._indexes:
             raise ApiError(404, "not found")
         params = parse_query(query, PAGE_PARAMS)
-        return Reply(200, page_body(self._indexes[match[1]], params))
+        return Reply(200, page_body(self._indexes[match[1]], params, repeat))
 
 
 class CareApp(App):
@@ -174,11 +139,14 @@ class CareApp(App):
     _PATH = "/fhir/EpisodeOfCare"
     DEFAULT_COUNT = 50
 
-    def __init__(self, credential: str, world: World) -> None:
-        super().__init__(credential)
-        self._index = Index(world.care_episodes, "id", lambda r: r["meta"]["lastUpdated"])
+    def __init__(self, credential: str, data: dict[str, list[dict[str, Any]]]) -> None:
+        super().__init__(credential, data)
+        self._index = Index(data["episodes"], "id", lambda r: r["meta"]["lastUpdated"])
 
-    def route(self, path: str, query: str) -> Reply:
+    def dataset_of(self, path: str) -> str | None:
+        return "episodes" if path == self._PATH else None
+
+    def route(self, path: str, query: str, repeat: bool = False) -> Reply:
         if path != self._PATH:
             raise ApiError(404, "not found")
         params = parse_query(query, {"_count", "_lastUpdated", "_getpagesoffset"})
@@ -190,7 +158,8 @@ class CareApp(App):
             if not last_updated.startswith("ge"):
                 raise ApiError(400, "_lastUpdated supports only the 'ge' prefix")
             since = instant_param(last_updated[2:], "_lastUpdated")
-        page, total = self._index.page(since, offset, count)
+        page, total = self._index.page(since, *(repeated(offset, count) if repeat
+                                                 else (offset, count)))
         url = f"{self.base_url}{self._PATH}"
         links = [{"relation": "self", "url": f"{url}?{query}" if query else url}]
         if offset + count < total:
@@ -211,19 +180,22 @@ class CareApp(App):
 class MunicipalOrdersApp(App):
     """Municipal-funded agreements and the hours booked on them: /agreements, /bookings."""
 
-    def __init__(self, credential: str, world: World) -> None:
-        super().__init__(credential)
+    def __init__(self, credential: str, data: dict[str, list[dict[str, Any]]]) -> None:
+        super().__init__(credential, data)
         self._indexes = {
-            "/agreements": Index(world.agreements, "agreement_id", _updated),
-            "/bookings": Index(world.bookings, "booking_id", _updated),
+            "/agreements": Index(data["agreements"], "agreement_id", _UPDATED),
+            "/bookings": Index(data["bookings"], "booking_id", _UPDATED),
         }
 
-    def route(self, path: str, query: str) -> Reply:
+    def dataset_of(self, path: str) -> str | None:
+        return path[1:] if path in self._indexes else None
+
+    def route(self, path: str, query: str, repeat: bool = False) -> Reply:
         index = self._indexes.get(path)
         if index is None:
             raise ApiError(404, "not found")
         params = parse_query(query, PAGE_PARAMS)
-        return Reply(200, page_body(index, params))
+        return Reply(200, page_body(index, params, repeat))
 
 
 APPS: dict[str, type[App]] = {
@@ -233,3 +205,14 @@ APPS: dict[str, type[App]] = {
     "care": CareApp,
     "municipal_orders": MunicipalOrdersApp,
 }
+
+
+def served_data(world: World) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Return, per source slug, the world's records per dataset, as the apps take them."""
+    return {
+        "probation": {"clients": world.probation_clients, "orders": world.probation_orders},
+        "dji": {"detentions": world.detentions},
+        "wijkteam": {"involvements": world.involvements},
+        "care": {"episodes": world.care_episodes},
+        "municipal_orders": {"agreements": world.agreements, "bookings": world.bookings},
+    }

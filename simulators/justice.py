@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import date
 from typing import Any
 
 from simulators import texts
@@ -23,7 +24,11 @@ from simulators.reference import prisons
 Record = dict[str, Any]
 
 ORDER_TYPES = ("advies", "toezicht", "werkstraf")
-_ORDER_TYPE = Weighted(ORDER_TYPES, (35, 25, 40))
+# Order types per organisation: overall 35% advies, 25% toezicht, 40% werkstraf, and RN
+# (75% of clients) carries about 90% of community service, as DESIGN.md has it.
+_OTHER_ORDER_TYPE = Weighted(ORDER_TYPES, (47, 37, 16))
+_ORDER_TYPE = {"RN": Weighted(ORDER_TYPES, (31, 21, 48)), "SVG": _OTHER_ORDER_TYPE,
+               "LJR": _OTHER_ORDER_TYPE}
 # fmt: off
 SUPERVISION_CONDITIONS = (
     "meldplicht", "contactverbod", "locatieverbod", "behandelverplichting", "drugsverbod",
@@ -46,7 +51,7 @@ def probation(rng: random.Random, clock: Clock, persons: list[Record]) -> tuple[
         org = ORGANISATION.draw(rng)
         client_seq[org] += 1
         client_id = f"{org}-{client_seq[org]:06d}"
-        types = [_ORDER_TYPE.draw(rng) for _ in range(1 if rng.random() < 0.6 else 2)]
+        types = [_ORDER_TYPE[org].draw(rng) for _ in range(1 if rng.random() < 0.6 else 2)]
         for order_type in types:
             order_seq[org] += 1
             order_id = f"{org}-O-{order_seq[org]:07d}"
@@ -95,6 +100,29 @@ def _order(
         start = between(rng, -180, 30)
         end = start + between(rng, 14, 42)
     status = "waiting" if start > 0 else "completed" if end < 0 else "active"
+    return _order_record(rng, clock, order_id, client_id, org, order_type, status, start, end)
+
+
+def new_order(rng: random.Random, today: date, order_id: str, client_id: str, org: str) -> Record:
+    """Return an order imposed on `today` (advice and supervision start at once, community
+    service within two months), status as of `today`."""
+    clock = Clock(rng, today)
+    order_type = _ORDER_TYPE[org].draw(rng)
+    if order_type == "advies":
+        start, end = 0, between(rng, 14, 42)
+    elif order_type == "werkstraf":
+        start = between(rng, 0, 60)
+        end = start + between(rng, 60, 365)
+    else:
+        start, end = 0, between(rng, 365, 1095)
+    status = "waiting" if start > 0 else "active"
+    return _order_record(rng, clock, order_id, client_id, org, order_type, status, start, end)
+
+
+def _order_record(
+    rng: random.Random, clock: Clock, order_id: str, client_id: str, org: str,
+    order_type: str, status: str, start: int, end: int,
+) -> Record:
     hours_ordered = hours_served = None
     if order_type == "werkstraf":
         hours_ordered = between(rng, 10, 120) * 2

@@ -6,6 +6,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -29,9 +30,17 @@ class ApiError(Exception):
 class Index:
     """One endpoint's records, sorted by (timestamp, key) so pages are stable."""
 
-    def __init__(self, records: Iterable[Record], key: str, stamp: Callable[[Record], str]) -> None:
-        self.records = sorted(records, key=lambda r: (stamp(r), r[key]))
-        self._stamps = [stamp(r) for r in self.records]
+    def __init__(
+        self, records: Iterable[Record], key: str, stamp: str | Callable[[Record], str]
+    ) -> None:
+        """`stamp` names the top-level timestamp field, or reads a nested one."""
+        if isinstance(stamp, str):
+            # itemgetter sorts a million records in C, several times faster than a lambda.
+            self.records = sorted(records, key=itemgetter(stamp, key))
+            self._stamps = list(map(itemgetter(stamp), self.records))
+        else:
+            self.records = sorted(records, key=lambda r: (stamp(r), r[key]))
+            self._stamps = [stamp(r) for r in self.records]
 
     def page(self, instant: str | None, first: int, count: int) -> tuple[list[Record], int]:
         """Return (records first..first+count, total) of those changed at or after `instant`
@@ -92,8 +101,16 @@ def instant_param(raw: str | None, name: str) -> str | None:
     return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
-def page_body(index: Index, params: dict[str, str]) -> dict[str, Any]:
-    """Return the page-numbered body shared by probation, wijkteam and municipal_orders.
+def repeated(first: int, count: int) -> tuple[int, int]:
+    """Return (first, count) widened to start one page earlier: the page-twice fault serves
+    the previous page again ahead of the requested one, so nothing is lost."""
+    earlier = max(0, first - count)
+    return earlier, count + first - earlier
+
+
+def page_body(index: Index, params: dict[str, str], repeat: bool = False) -> dict[str, Any]:
+    """Return the page-numbered body shared by probation, wijkteam and municipal_orders;
+    with `repeat`, the previous page's records come again ahead of this page's.
 
     Reads `page`, `page_size` and `updated_since` from `params`; refuses (400) bad values.
     """
@@ -101,7 +118,7 @@ def page_body(index: Index, params: dict[str, str]) -> dict[str, Any]:
     size = int_param(params, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     since = instant_param(params.get("updated_since"), "updated_since")
     first = (page - 1) * size
-    records, total = index.page(since, first, size)
+    records, total = index.page(since, *(repeated(first, size) if repeat else (first, size)))
     return {
         "data": records,
         "page": page,
@@ -112,8 +129,8 @@ def page_body(index: Index, params: dict[str, str]) -> dict[str, Any]:
 
 
 def record_keys(records: list[Record]) -> frozenset[str]:
-    """Return the top-level keys of the records (all records share one shape)."""
-    return frozenset(records[0]) if records else frozenset()
+    """Return every top-level key some record carries (drifted records add their own)."""
+    return frozenset().union(*records)
 
 
 def fields_param(raw: str, known: frozenset[str]) -> set[str]:

@@ -155,3 +155,28 @@ def bookings(
 def _ordinal(iso_date: str) -> int:
     """Return the proleptic Gregorian ordinal of an ISO date."""
     return date.fromisoformat(iso_date).toordinal()
+
+
+def new_involvement(
+    rng: random.Random, today: date, person: Record, involvement_id: str, plan: Record
+) -> Record:
+    """Return an involvement that starts `today`, seeing the basic conditions as the D&R
+    `plan` does, dated `today`; `updated_at` is left for the caller to stamp."""
+    clock = Clock(rng, today)
+    picked = set(rng.sample(DOMAINS, between(rng, 1, 3)))
+    return {
+        "involvement_id": involvement_id,
+        "bsn": person["bsn"],
+        "given_name": person["given_name"],
+        "surname": person["surname"],
+        "birth_date": person["birth_date"],
+        "municipality_code": person["municipality_code"],
+        "involved_since": clock.day(0),
+        "domains": [d for d in DOMAINS if d in picked],
+        "basic_conditions": {
+            c: {"status": plan[c]["status"], "as_of": clock.day(0)} for c in BASIC_CONDITIONS
+        },
+        "contact_point": f"wijkteam@{slug(person['city'])}.example",
+        "case_notes": texts.case_note(rng, person["given_name"]),
+        "updated_at": "",
+    }

@@ -22,7 +22,9 @@ class DjiConnector(SourceConnector):
             body = self._get(f"/api/v1/{dataset.name}", params)
             items = body["items"]
             yield items
-            offset += len(items)
+            # Continue from where the answer says it was, not where we asked: a source that
+            # serves a page again must not make us skip the page we asked for.
+            offset = int(body.get("offset", offset)) + len(items)
             if not items or offset >= body["total"]:
                 return
 

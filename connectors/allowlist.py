@@ -16,6 +16,12 @@ _LIST_INDEX = re.compile(r"\.\d+")
 class Allowed:
     identity: dict[str, str | None]
     fields: dict[str, str | None]
+    missing: tuple[str, ...] = ()  # permitted fields the record did not carry at all
+
+    @property
+    def missing_text(self) -> str | None:
+        """The missing field names, comma-separated, for the landing column; None if none."""
+        return ",".join(self.missing) or None
 
 
 def apply_allowlist(record: dict, manifest: DatasetManifest, dropped: Counter) -> Allowed:
@@ -31,7 +37,22 @@ def apply_allowlist(record: dict, manifest: DatasetManifest, dropped: Counter) -
             dropped[_LIST_INDEX.sub("[]", path)] += 1
     identity = {name: _as_text(_get(record, path)) for name, path in manifest.identity.items()}
     fields = {f.name: _as_text(_get(record, f.path)) for f in manifest.fields}
-    return Allowed(identity=identity, fields=fields)
+    # Absent is not null: a field the source stopped sending (renamed, dropped) is schema
+    # drift, which its contract turns into a quarantine instead of silently landing nulls.
+    missing = tuple(f.name for f in manifest.fields if not f.optional and not _has(record, f.path))
+    return Allowed(identity=identity, fields=fields, missing=missing)
+
+
+def _has(record: object, path: str) -> bool:
+    node = record
+    for part in path.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return False
+    return True
 
 
 def _get(record: object, path: str) -> object:

@@ -19,6 +19,7 @@ class FieldSpec:
     path: str  # dotted path in the source record; numeric parts index lists
     classification: str
     purposes: tuple[str, ...]
+    optional: bool = False  # the source may leave it out (FHIR omits empty elements)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def load_manifest(source: str) -> dict[str, DatasetManifest]:
                 path=(opts or {}).get("path", field),
                 classification=(opts or {})["classification"],
                 purposes=tuple((opts or {}).get("purposes", spec["purposes"])),
+                optional=bool((opts or {}).get("optional", False)),
             )
             for field, opts in spec["fields"].items()
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import great_expectations as gx
 import pandas as pd
@@ -18,6 +19,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from contracts.odcs import Contract
 
 KEY_COLUMN = "_record_key"
+AS_TIME = "__as_time"
 MAX_KEYS_REPORTED = 20
 _TYPE_PATTERNS = {
     "integer": r"^-?\d+$",
@@ -57,8 +59,14 @@ class ContractResult:
         return {k for f in self.failures for k in f.record_keys}
 
 
-def compile_suite(contract: Contract) -> list[tuple[str, gxe.Expectation]]:
-    """Return (rule name, expectation) pairs for every rule the contract states."""
+def compile_suite(contract: Contract,
+                  now: datetime | None = None) -> list[tuple[str, gxe.Expectation]]:
+    """Return (rule name, expectation) pairs for every rule the contract states.
+
+    `now` bounds not-in-future rules (default: the moment of compiling). Refuses
+    (ValueError) a quality rule of a kind it cannot run, rather than skipping it.
+    """
+    now = now or datetime.now(UTC)
     rules: list[tuple[str, gxe.Expectation]] = []
     for prop in contract.properties:
         column, logical = prop["name"], prop.get("logicalType")
@@ -75,16 +83,50 @@ def compile_suite(contract: Contract) -> list[tuple[str, gxe.Expectation]]:
         elif logical == "array":
             rules.append((f"{column}.type_array", gxe.ExpectColumnValuesToBeJsonParseable(
                 column=column)))
-        pattern = (prop.get("logicalTypeOptions") or {}).get("pattern")
-        if pattern:
+        options = prop.get("logicalTypeOptions") or {}
+        if options.get("pattern"):
             rules.append((f"{column}.pattern", gxe.ExpectColumnValuesToMatchRegex(
-                column=column, regex=pattern)))
+                column=column, regex=options["pattern"])))
+        if options.get("maxLength") is not None:
+            rules.append((f"{column}.max_length", gxe.ExpectColumnValueLengthsToBeBetween(
+                column=column, max_value=options["maxLength"])))
+        if _custom(prop, "notInFuture"):
+            # Compared as instants: the text column is parsed into a shadow column first.
+            rules.append((f"{column}.not_in_future", gxe.ExpectColumnValuesToBeBetween(
+                column=column + AS_TIME, max_value=now)))
         for quality in prop.get("quality", []):
-            if quality.get("metric") == "invalidValues":
-                rules.append((quality.get("name", f"{column}.valid_values"),
-                              gxe.ExpectColumnValuesToBeInSet(
-                                  column=column, value_set=quality["arguments"]["validValues"])))
+            rules += _quality_rule(column, quality)
     return rules
+
+
+def _quality_rule(column: str, quality: dict) -> list[tuple[str, gxe.Expectation]]:
+    if quality.get("metric") == "invalidValues":
+        return [(quality.get("name", f"{column}.valid_values"), gxe.ExpectColumnValuesToBeInSet(
+            column=column, value_set=quality["arguments"]["validValues"]))]
+    if quality.get("type") == "custom" and quality.get("engine") == "great-expectations":
+        spec = quality["implementation"]
+        expectation = getattr(gxe, _camel(spec["expectation"]))
+        return [(quality.get("name", f"{column}.{spec['expectation']}"),
+                 expectation(column=column, **spec.get("kwargs", {})))]
+    raise ValueError(f"quality rule on {column} is of a kind this hub cannot run: {quality}")
+
+
+def _camel(snake: str) -> str:
+    return "".join(part.capitalize() for part in snake.split("_"))
+
+
+def _custom(prop: dict, name: str):
+    return next((c["value"] for c in prop.get("customProperties", [])
+                 if c["property"] == name), None)
+
+
+def _with_time_columns(contract: Contract, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` plus a parsed shadow of every not-in-future column (unparseable: empty)."""
+    shadows = {prop["name"] + AS_TIME: pd.to_datetime(
+        frame[prop["name"]], errors="coerce", utc=True, format="ISO8601")
+        for prop in contract.properties
+        if _custom(prop, "notInFuture") and prop["name"] in frame.columns}
+    return frame.assign(**shadows) if shadows else frame
 
 
 def validate_batch(contract: Contract, frame: pd.DataFrame) -> ContractResult:
@@ -97,6 +139,7 @@ def validate_batch(contract: Contract, frame: pd.DataFrame) -> ContractResult:
     if missing:
         failures = [RuleFailure(f"{name}.present", name, len(frame), ()) for name in missing]
         return ContractResult(contract_id, contract.version, len(frame), len(rules), failures)
+    frame = _with_time_columns(contract, frame)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch = (context.data_sources.add_pandas("landing")
@@ -119,9 +162,11 @@ def validate_batch(contract: Contract, frame: pd.DataFrame) -> ContractResult:
         details = result.result or {}
         keys = sorted({str(i.get(KEY_COLUMN)) for i in details.get("unexpected_index_list") or []
                        if isinstance(i, dict)})
+        column = result.expectation_config.kwargs.get("column", "?").removesuffix(AS_TIME)
+        raised = (result.exception_info or {}).get("raised_exception")
         failures.append(RuleFailure(
-            rule=name, column=result.expectation_config.kwargs.get("column", "?"),
-            failing_count=int(details.get("unexpected_count") or 0),
+            rule=name if not raised else f"{name} (could not run)", column=column,
+            failing_count=len(frame) if raised else int(details.get("unexpected_count") or 0),
             record_keys=tuple(keys[:MAX_KEYS_REPORTED]),
         ))
     return ContractResult(contract_id, contract.version, len(frame), len(rules), failures)

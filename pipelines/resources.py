@@ -38,12 +38,17 @@ class SourceSystem(ConfigurableResource):
     slug: str
     base_url: str
     credential: str
+    max_retries: int = 5
+    backoff_factor_s: float = 0.5
+    read_timeout_s: float = 30.0
 
     def connector(self) -> SourceConnector:
         if not self.credential:
             raise ValueError(f"{self.slug}: no credential configured")
-        return CONNECTORS[self.slug](HttpSettings(base_url=self.base_url.rstrip("/"),
-                                                  credential=self.credential))
+        return CONNECTORS[self.slug](HttpSettings(
+            base_url=self.base_url.rstrip("/"), credential=self.credential,
+            max_retries=self.max_retries, backoff_factor_s=self.backoff_factor_s,
+            read_timeout_s=self.read_timeout_s))
 
 
 def source_resources() -> dict[str, SourceSystem]:

@@ -20,8 +20,10 @@ import pyarrow as pa
 
 from connectors.manifest import DatasetManifest
 
-META_COLUMNS = ("_batch_id", "_source", "_dataset", "_record_key", "_received_at", "_payload_hash")
-IDENTITY_COLUMNS = ("person_pseudonym", "pseudonym_basis", "is_bsn_present", "is_bsn_valid")
+META_COLUMNS = ("_batch_id", "_source", "_dataset", "_record_key", "_received_at", "_payload_hash",
+                "_missing_fields")
+IDENTITY_COLUMNS = ("person_pseudonym", "pseudonym_basis", "is_bsn_present", "identity_issues",
+                    "is_bsn_valid")
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 _LEDGER = """
@@ -77,8 +79,19 @@ def ensure_landing(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) ->
     """Create the ledger and this dataset's landing table (all data columns as text)."""
     con.execute(_LEDGER)
     types = {"_received_at": "timestamp", "is_bsn_present": "boolean", "is_bsn_valid": "boolean"}
-    columns = ", ".join(f"{_ident(c)} {types.get(c, 'varchar')}" for c in landing_columns(manifest))
-    con.execute(f"create table if not exists landing.{_ident(manifest.table)} ({columns})")
+    wanted = landing_columns(manifest)
+    columns = ", ".join(f"{_ident(c)} {types.get(c, 'varchar')}" for c in wanted)
+    table = f"landing.{_ident(manifest.table)}"
+    con.execute(f"create table if not exists {table} ({columns})")
+    # A column the manifest or the boundary gained since the table was made is added,
+    # empty for earlier batches: landing never loses history to a schema change.
+    present = {c for (c,) in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'landing' "
+        "and table_name = ?", [manifest.table]).fetchall()}
+    for column in wanted:
+        if column not in present:
+            con.execute(f"alter table {table} add column {_ident(column)} "
+                        f"{types.get(column, 'varchar')}")
 
 
 def read_cursor(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> str | None:

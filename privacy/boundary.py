@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from privacy.bsn import is_valid_bsn
+from privacy.identity_checks import identity_issues
 from privacy.keys import KeyRing
 from privacy.pseudonyms import INTERNAL_DOMAIN, Pseudonymiser, linkage_basis, payload_hasher
 from privacy.vault import IdentityRecord, IdentityVault
@@ -58,6 +59,7 @@ class Boundary:
                 row["is_bsn_present"] = bool(bsn_text)
                 # null without a BSN: the eleven-test rule judges only BSNs that were given
                 row["is_bsn_valid"] = is_valid_bsn(bsn_text) if bsn_text else None
+                row["identity_issues"] = ",".join(identity_issues(record.identity)) or None
                 if pseudonym:
                     to_vault.append(IdentityRecord(
                         person_pseudonym=pseudonym, source=self._source,

@@ -56,6 +56,7 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
         hub: HubStorage = context.resources.hub
         connector = getattr(context.resources, f"source_{manifest.source}").connector()
         db = Path(hub.warehouse_path)
+        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with warehouse.connect(db) as con:
             warehouse.ensure_landing(con, manifest)
             since = warehouse.read_cursor(con, manifest)
@@ -65,7 +66,8 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
             connector.close()
         boundary = Boundary(hub.keyring(), hub.vault(), manifest.source)
         split = boundary.split(
-            (IncomingRecord(allowed.identity, allowed.fields, raw)
+            (IncomingRecord(allowed.identity,
+                            {**allowed.fields, "_missing_fields": allowed.missing_text}, raw)
              for allowed, raw in extract.records), has_identity=bool(manifest.identity))
         received_at = datetime.now(UTC).replace(tzinfo=None)
         batch_id = f"{manifest.table}-{received_at:%Y%m%dT%H%M%S}-{context.run_id[:8]}"
@@ -73,7 +75,7 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
             batch = warehouse.land_batch(
                 con, manifest, split.rows, batch_id=batch_id, received_at=received_at,
                 fields_dropped=sum(extract.dropped_fields.values()),
-                cursor=extract.max_updated_at or since)
+                cursor=_next_cursor(since, extract.max_updated_at, started))
         # Agreement ids are contract references, not personal data: the UI shows which
         # agreements a municipal-funded batch covers.
         covered = ({"agreement_ids": MetadataValue.json(sorted(
@@ -89,6 +91,17 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
         })
 
     return _land
+
+
+def _next_cursor(since: str | None, newest_seen: str | None, started: str) -> str | None:
+    """Where the next pull starts: the newest change seen, but never past this pull's start.
+
+    A record stamped in the future (a source clock or data error) must not push the
+    cursor ahead of real time, or every change made until then would be skipped.
+    """
+    if newest_seen is None:
+        return since
+    return min(newest_seen, started)
 
 
 def build_contract_check(manifest: DatasetManifest):

@@ -44,3 +44,20 @@ def test_lists_land_as_json_text():
     allowed = apply_allowlist({"order_id": "RN-O-1", "conditions": ["meldplicht", "drugsverbod"]},
                               load_manifest("probation")["orders"], Counter())
     assert allowed.fields["conditions"] == '["meldplicht", "drugsverbod"]'
+
+
+def test_a_field_the_source_stopped_sending_is_reported_missing_not_landed_as_null():
+    manifest = load_manifest("probation")["orders"]
+    record = {"order_id": "RN-O-1", "client_id": "RN-1", "organisation": "RN",
+              "order_type": "toezicht", "status": "active", "start_date": "2026-01-01",
+              "einddatum": "2026-06-01", "hours_ordered": None, "hours_served": None,
+              "conditions": [], "updated_at": "2026-01-01T00:00:00Z"}
+    dropped = Counter()
+    allowed = apply_allowlist(record, manifest, dropped)
+    assert allowed.missing == ("end_date",) and allowed.missing_text == "end_date"
+    assert dropped == Counter({"einddatum": 1})  # the new name is refused, by name
+
+
+def test_fhir_may_leave_out_an_optional_element():
+    allowed = apply_allowlist(EPISODE, load_manifest("care")["episodes"], Counter())
+    assert allowed.missing == ()  # period.end is optional: running episodes have none

@@ -50,6 +50,7 @@ def test_invalid_contract_is_refused_with_its_path():
 def _good_bookings():
     return pd.DataFrame({
         "_record_key": ["MB-1", "MB-2"], "_batch_id": ["b1", "b1"], "_payload_hash": ["h1", "h2"],
+        "_missing_fields": [None, None],
         "booking_id": ["MB-1", "MB-2"], "agreement_id": ["MA-GM0363-01"] * 2,
         "organisation": ["RN", "SVG"], "booking_date": ["2026-03-01", "2026-03-02"],
         "hours": ["2.25", "1"], "activity": ["outreach", "training"],
@@ -76,10 +77,38 @@ def test_bad_batch_fails_naming_rule_and_record_key_never_the_value():
 def test_invalid_bsn_flag_fails_the_eleven_test_rule():
     contract = load_contract("care", "episodes")
     row = {p["name"]: "x" for p in contract.properties}
-    row.update({"_record_key": "eoc-1", "person_pseudonym": "p1", "pseudonym_basis": "bsn",
+    row.update({"_record_key": "eoc-1", "_missing_fields": None, "identity_issues": None,
+                "person_pseudonym": "p1", "pseudonym_basis": "bsn",
                 "is_bsn_present": True,
                 "is_bsn_valid": False, "status": "active", "category": "addiction",
                 "period_start": "2026-01-01", "period_end": None, "managing_org_agb": "12345678",
-                "updated_at": "2026-01-01T00:00:00Z"})
+                "managing_org_name": "Zorg BV", "updated_at": "2026-01-01T00:00:00Z"})
     result = validate_batch(contract, pd.DataFrame([row]))
     assert [f.rule for f in result.failures] == ["bsn_passes_eleven_test"]
+
+
+@pytest.mark.parametrize("column, value, rule", [
+    ("booking_date", "2099-01-01", "booking_date.not_in_future"),
+    ("updated_at", "2099-01-01T00:00:00Z", "updated_at.not_in_future"),
+    ("_missing_fields", "hours", "schema_drift.no_missing_fields"),
+])
+def test_future_dates_and_schema_drift_fail_naming_the_record(column, value, rule):
+    frame = _good_bookings()
+    frame.loc[0, column] = value
+    result = validate_batch(load_contract("municipal_orders", "bookings"), frame)
+    assert [(f.rule, f.record_keys) for f in result.failures] == [(rule, ("MB-1",))]
+
+
+@pytest.mark.parametrize("value, rule", [
+    ("=HYPERLINK(\"http://x\")", "description.safe_text"),
+    ("x" * 501, "description.max_length"),
+])
+def test_free_text_is_bounded_and_never_a_formula(value, rule):
+    contract = load_contract("municipal_orders", "agreements")
+    row = {"_record_key": "MA-1", "_batch_id": "b", "_payload_hash": "h", "_missing_fields": None,
+           "agreement_id": "MA-1", "municipality_code": "GM0363", "organisation": "RN",
+           "description": value, "tariff_cents_per_hour": "9000", "cap_hours": "100",
+           "start_date": "2026-01-01", "end_date": "2026-12-31",
+           "updated_at": "2026-01-01T00:00:00Z"}
+    result = validate_batch(contract, pd.DataFrame([row]))
+    assert [f.rule for f in result.failures] == [rule]

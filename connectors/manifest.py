@@ -31,6 +31,7 @@ class DatasetManifest:
     legal_basis: str
     purposes: tuple[str, ...]
     retention: str
+    retention_anchor: str  # the field whose date starts the retention period
     identity: dict[str, str]  # vault field -> source path
     fields: tuple[FieldSpec, ...]
     controller: str
@@ -72,7 +73,8 @@ def load_manifest(source: str) -> dict[str, DatasetManifest]:
             source=source, name=name, record_key=spec["record_key"],
             processing_register_id=spec["processing_register_id"],
             legal_basis=spec["legal_basis"], purposes=tuple(spec["purposes"]),
-            retention=spec["retention"], identity=dict(spec.get("identity") or {}),
+            retention=spec["retention"], retention_anchor=spec["retention_anchor"],
+            identity=dict(spec.get("identity") or {}),
             fields=fields, controller=raw["controller"], regime=raw["regime"],
         )
     return datasets

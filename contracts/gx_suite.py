@@ -99,6 +99,14 @@ def compile_suite(contract: Contract,
     return rules
 
 
+def rule_raised(info: dict | None) -> bool:
+    """Whether GX could not run a rule; its error info is flat, or keyed by metric."""
+    if not isinstance(info, dict):
+        return False
+    return bool(info.get("raised_exception")) or any(
+        isinstance(v, dict) and v.get("raised_exception") for v in info.values())
+
+
 def _quality_rule(column: str, quality: dict) -> list[tuple[str, gxe.Expectation]]:
     if quality.get("metric") == "invalidValues":
         return [(quality.get("name", f"{column}.valid_values"), gxe.ExpectColumnValuesToBeInSet(
@@ -163,7 +171,7 @@ def validate_batch(contract: Contract, frame: pd.DataFrame) -> ContractResult:
         keys = sorted({str(i.get(KEY_COLUMN)) for i in details.get("unexpected_index_list") or []
                        if isinstance(i, dict)})
         column = result.expectation_config.kwargs.get("column", "?").removesuffix(AS_TIME)
-        raised = (result.exception_info or {}).get("raised_exception")
+        raised = rule_raised(result.exception_info)
         failures.append(RuleFailure(
             rule=name if not raised else f"{name} (could not run)", column=column,
             failing_count=len(frame) if raised else int(details.get("unexpected_count") or 0),

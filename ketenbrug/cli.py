@@ -10,10 +10,14 @@ from datetime import UTC, datetime
 
 import click
 
+from ketenbrug.audit_cli import audit
+from ketenbrug.audit_trail_cli import profiles, subject, verify
 from ketenbrug.contracts_cli import contracts
+from ketenbrug.extract_cli import extract
 from ketenbrug.keys_cli import keys
 from ketenbrug.privacy_cli import privacy, record_world
 from ketenbrug.quarantine_cli import quarantine
+from ketenbrug.retention_cli import retention
 from ketenbrug.settings import REPO_ROOT, Settings
 from ketenbrug.world_cli import world
 
@@ -109,7 +113,13 @@ def _print_outputs(settings: Settings) -> None:
     click.echo(f"  dagster instance {settings.dagster_home} (`make ui` to browse)")
 
 
+audit.add_command(verify)
+audit.add_command(subject)
+main.add_command(audit)
 main.add_command(contracts)
+main.add_command(extract)
+main.add_command(profiles)
+main.add_command(retention)
 main.add_command(keys)
 main.add_command(privacy)
 main.add_command(quarantine)

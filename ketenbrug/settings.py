@@ -54,6 +54,7 @@ class Settings:
             "KETENBRUG_OUTBOX": str(self.outbox_dir),
             "KETENBRUG_DISCLOSURE_LOG": str(self.disclosure_log),
             "DAGSTER_HOME": str(self.dagster_home),
+            "KETENBRUG_DELIVERY_URL": os.environ.get("KETENBRUG_DELIVERY_URL", ""),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
 

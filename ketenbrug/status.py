@@ -8,8 +8,8 @@ import duckdb
 
 from ketenbrug.settings import Settings
 
-MARTS = ("client_profiles", "warm_handover", "volume_monitor", "billing_statements",
-         "statutory_priority_guard")
+MARTS = ("client_profiles", "client_orders", "warm_handover", "volume_monitor",
+         "billing_statements", "statutory_priority_guard")
 
 
 @dataclass

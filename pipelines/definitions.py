@@ -12,6 +12,7 @@ from dagster import Definitions, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
 
 from pipelines.assets.billing_delivery import billing_statements_delivery
+from pipelines.assets.column_lineage_check import purpose_lineage
 from pipelines.assets.dbt import ketenbrug_dbt_models
 from pipelines.assets.delivery import warm_handover_packages
 from pipelines.assets.ingestion import ACCOUNTING_CHECKS, CONTRACT_CHECKS, LANDING_ASSETS
@@ -26,7 +27,7 @@ HUB_JOB = define_asset_job("hub", selection="*", description="Pull, check, model
 defs = Definitions(
     assets=[*LANDING_ASSETS, domain_pseudonyms, ketenbrug_dbt_models, warm_handover_packages,
             billing_statements_delivery],
-    asset_checks=[*CONTRACT_CHECKS, *ACCOUNTING_CHECKS, lineage_separation],
+    asset_checks=[*CONTRACT_CHECKS, *ACCOUNTING_CHECKS, lineage_separation, purpose_lineage],
     jobs=[HUB_JOB, *INGEST_JOBS.values()],
     schedules=SCHEDULES,
     sensors=[dji_changes],

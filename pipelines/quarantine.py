@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from connectors import load_manifest
-from contracts.gx_suite import ContractResult, validate_batch
+from contracts.gx_sql import validate_batch_sql
+from contracts.gx_suite import ContractResult
 from contracts.odcs import load_contract
 from pipelines import warehouse
 
@@ -71,7 +72,7 @@ def release_batch(warehouse_path: Path, batch_id: str, reason: str,
         ledger = _quarantined(con, batch_id)
         manifest = load_manifest(ledger["source"])[ledger["dataset"]]
         contract = load_contract(manifest.source, manifest.name)
-        result = validate_batch(contract, warehouse.batch_frame(con, manifest, batch_id))
+        result = validate_batch_sql(contract, warehouse_path, manifest.table, batch_id)
         if not result.passed:
             raise QuarantineError(
                 f"{batch_id} still fails contract {contract.document['id']} "

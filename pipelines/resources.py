@@ -19,6 +19,7 @@ class HubStorage(ConfigurableResource):
     keys_dir: str
     outbox_dir: str
     disclosure_log: str
+    delivery_url: str = ""  # POST to `{recipient}` in this template instead of the outbox
 
     def key_store(self) -> KeyStore:
         return KeyStore(Path(self.keys_dir))
@@ -67,4 +68,5 @@ def hub_storage() -> HubStorage:
         warehouse_path=EnvVar("KETENBRUG_WAREHOUSE"), vault_path=EnvVar("KETENBRUG_VAULT"),
         keys_dir=EnvVar("KETENBRUG_KEYS_DIR"), outbox_dir=EnvVar("KETENBRUG_OUTBOX"),
         disclosure_log=EnvVar("KETENBRUG_DISCLOSURE_LOG"),
+        delivery_url=EnvVar("KETENBRUG_DELIVERY_URL"),
     )

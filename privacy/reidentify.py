@@ -9,6 +9,7 @@ from pathlib import Path
 from privacy.disclosure_log import append_entry
 from privacy.pseudonyms import require_version
 from privacy.purposes import load_purposes
+from privacy.subject_refs import subject_refs
 from privacy.vault import IdentityVault
 
 # Where sources disagree on a name, the prison service's registration is the
@@ -63,5 +64,6 @@ def reidentify(
         "persons": len(identities),
         "source_datasets": sorted(source_datasets),
         "run_id": run_id,
+        "subject_refs": subject_refs(vault.keys, list(identities)),
     })
     return identities

@@ -75,6 +75,10 @@ class IdentityVault:
     def key_version(self) -> int:
         return self._current.version
 
+    @property
+    def keys(self) -> KeyStore:
+        return self._keys
+
     def store(self, records: Iterable[IdentityRecord]) -> int:
         """Encrypt and upsert every non-empty field of `records`; return values stored."""
         table = self._seal(
@@ -111,6 +115,32 @@ class IdentityVault:
         for (pseudonym, field), (_, value) in chosen.items():
             result.setdefault(pseudonym, {})[field] = value
         return result
+
+    def fetch_all_sources(self, pseudonyms: Sequence[str]) -> list[tuple[str, str, str, str]]:
+        """(pseudonym, field, source, value) of every value held for `pseudonyms`."""
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            con.register("wanted", pa.table({"p": list(pseudonyms)}))
+            rows = con.execute(
+                "select person_pseudonym, field, source, key_version, nonce, ciphertext "
+                "from identity_fields join wanted on person_pseudonym = p "
+                "order by source, field").fetchall()
+        return [(p, f, s, self._open(p, f, s, v, n, c)) for p, f, s, v, n, c in rows]
+
+    def purge(self, pseudonyms: Sequence[str]) -> int:
+        """Remove every value of `pseudonyms` (retention); return how many values went."""
+        with duckdb.connect(str(self.path)) as con:
+            con.register("gone", pa.table({"p": list(pseudonyms)}))
+            (removed,) = con.execute("select count(*) from identity_fields join gone "
+                                     "on person_pseudonym = p").fetchone()
+            con.execute("delete from identity_fields where person_pseudonym in "
+                        "(select p from gone)")
+        return removed
+
+    def pseudonyms(self) -> set[str]:
+        """Every person the vault holds a value for."""
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return {p for (p,) in con.execute(
+                "select distinct person_pseudonym from identity_fields").fetchall()}
 
     def decrypt_all(self) -> Iterator[tuple[str, str, str, str]]:
         """Yield (pseudonym, field, source, value) for every value (rotation, access requests)."""

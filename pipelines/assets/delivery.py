@@ -5,18 +5,19 @@ and encrypted for the one municipality it is meant for.
 """
 
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines import warehouse
 from pipelines.assets.dbt import dbt_vars
+from pipelines.delivery_transport import idempotency_key, to_endpoint, to_outbox
+from pipelines.handover_package import data_checksum, handover_files, handover_manifest
 from pipelines.resources import HubStorage
 from privacy import Recipient, append_entry, reidentify, seal_package
-from privacy.csv_safe import to_csv
 from privacy.purposes import load_purposes
 from privacy.sealing import load_or_create_recipient_key, load_or_create_signing_key
+from privacy.subject_refs import subject_refs
 
 PURPOSE = "warm_handover"
 WARM_HANDOVER = AssetKey(["warm_handover"])
@@ -44,12 +45,12 @@ def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> M
             f"select municipality_code, person_pseudonym, {', '.join(HANDOVER_COLUMNS)} "  # noqa: S608
             "from main.warm_handover where handover_route = 'probation' "
             "order by municipality_code, expected_date, handover_id").df()
-    keys_dir, outbox = Path(hub.keys_dir), Path(hub.outbox_dir)
+    keys_dir = Path(hub.keys_dir)
     signing_key = load_or_create_signing_key(keys_dir)
     vault, log_path = hub.vault(), Path(hub.disclosure_log)
     as_of = dbt_vars()["as_of_date"]
     purpose = load_purposes()[PURPOSE]
-    delivered = {}
+    delivered, duplicates = {}, 0
     for code, rows in frame.groupby("municipality_code", sort=True):
         recipient = Recipient("municipality", code)
         identities = reidentify(vault, log_path, purpose=PURPOSE, recipient=recipient,
@@ -60,27 +61,31 @@ def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> M
             + [getattr(r, c) for c in HANDOVER_COLUMNS]
             for r in rows.itertuples(index=False)
         ]
-        data = to_csv([*IDENTITY_COLUMNS, *HANDOVER_COLUMNS], records)
-        manifest = {
-            "purpose": PURPOSE, "legal_basis": purpose.legal_basis, "as_of_date": as_of,
-            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "row_count": len(records), "run_id": context.run_id,
-            "key_version": hub.keyring().version,
-        }
-        recipient_key = load_or_create_recipient_key(keys_dir, code).public_key()
-        blob = seal_package({"warm_handover.csv": data}, manifest, recipient_id=code,
-                            recipient_key=recipient_key, signing_key=signing_key)
-        target = outbox / code / f"warm_handover_{as_of}.kbpkg"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(blob)
+        files = handover_files([*IDENTITY_COLUMNS, *HANDOVER_COLUMNS], records)
+        manifest = handover_manifest(
+            purpose=PURPOSE, legal_basis=purpose.legal_basis, as_of=as_of, rows=len(records),
+            run_id=context.run_id, key_version=hub.keyring().version,
+            source_datasets=SOURCE_DATASETS)
+        blob = seal_package(files, manifest, recipient_id=code,
+                            recipient_key=load_or_create_recipient_key(keys_dir, code).public_key(),
+                            signing_key=signing_key)
+        name = f"warm_handover_{as_of}.kbpkg"
+        if hub.delivery_url:
+            key = idempotency_key(code, PURPOSE, as_of, data_checksum(files))
+            where = to_endpoint(hub.delivery_url, code, name, blob, key)
+        else:
+            where = to_outbox(Path(hub.outbox_dir), code, name, blob)
+        duplicates += where.duplicate
         append_entry(log_path, {
             "event": "delivery", "recipient": str(recipient), "purpose": PURPOSE,
             "legal_basis": purpose.legal_basis, "fields": [*IDENTITY_COLUMNS, *HANDOVER_COLUMNS],
             "persons": len(records), "source_datasets": list(SOURCE_DATASETS),
-            "run_id": context.run_id, "package": target.name,
+            "run_id": context.run_id, "package": name, "channel": where.where,
+            "subject_refs": subject_refs(vault.keys, list(identities)),
         })
         delivered[code] = len(records)
     return MaterializeResult(metadata={
         "packages": len(delivered), "persons": sum(delivered.values()),
-        "outbox": str(outbox), "per_municipality": MetadataValue.json(delivered),
+        "channel": hub.delivery_url or hub.outbox_dir, "already_received": duplicates,
+        "per_municipality": MetadataValue.json(delivered),
     })

@@ -22,7 +22,7 @@ from dagster import (
 )
 
 from connectors import DatasetManifest, all_datasets
-from contracts.gx_suite import validate_batch
+from contracts.gx_sql import validate_batch_sql
 from contracts.odcs import load_contract
 from pipelines import warehouse
 from pipelines.lineage_guard import funding_stream_of_group
@@ -117,8 +117,8 @@ def build_contract_check(manifest: DatasetManifest):
         db = Path(context.resources.hub.warehouse_path)
         with warehouse.connect(db) as con:
             batch_id = warehouse.latest_batch_id(con, manifest)
-            frame = warehouse.batch_frame(con, manifest, batch_id)
-            result = validate_batch(contract, frame)
+            # GX pushes every rule down to DuckDB as SQL on this batch only (contracts/gx_sql.py)
+            result = validate_batch_sql(contract, db, manifest.table, batch_id)
             verdict = "; ".join(f.describe() for f in result.failures) or "all rules passed"
             accounting = warehouse.record_verdict(
                 con, batch_id, passed=result.passed, contract_version=contract.version,

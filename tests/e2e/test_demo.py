@@ -10,11 +10,6 @@ import csv
 import hashlib
 import io
 import json
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -22,44 +17,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from privacy import is_valid_bsn, open_package, verify_log
 from privacy.sealing import load_private_key
-from simulators import generate_world
+from tests.e2e.conftest import CLIENTS, cli, mart_rows
 
-CLIENTS, SEED = 300, 4242
 pytestmark = pytest.mark.e2e
-
-
-def _demo(home: Path) -> str:
-    env = {**os.environ, "KETENBRUG_HOME": str(home)}
-    for var in ("KETENBRUG_WAREHOUSE", "KETENBRUG_VAULT", "KETENBRUG_KEYS_DIR", "DAGSTER_HOME"):
-        env.pop(var, None)
-    done = subprocess.run(
-        [sys.executable, "-m", "ketenbrug.cli", "demo", "--clients", str(CLIENTS),
-         "--seed", str(SEED)], env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
-
-
-def _mart_rows(output: str) -> dict[str, int]:
-    return {m: int(n) for m, n in re.findall(r"^\s+(\w+)\s+(\d+) rows$", output, re.M)}
-
-
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("hub")
-    first = _demo(home)
-    second = _demo(home)
-    return home, first, second
-
-
-@pytest.fixture(scope="module")
-def world():
-    return generate_world(clients=CLIENTS, seed=SEED)
 
 
 def test_demo_builds_every_mart_and_reports_where_outputs_are(demo_home):
     home, first, _ = demo_home
-    rows = _mart_rows(first)
-    assert set(rows) == {"client_profiles", "warm_handover", "volume_monitor",
+    rows = mart_rows(first)
+    assert set(rows) == {"client_profiles", "client_orders", "warm_handover", "volume_monitor",
                          "billing_statements", "statutory_priority_guard"}
     assert rows["client_profiles"] > 0 and rows["warm_handover"] > 0
     assert "failed checks: none" in first
@@ -68,7 +34,7 @@ def test_demo_builds_every_mart_and_reports_where_outputs_are(demo_home):
 
 def test_running_the_demo_twice_gives_the_same_marts(demo_home):
     _, first, second = demo_home
-    assert _mart_rows(first) == _mart_rows(second)
+    assert mart_rows(first) == mart_rows(second)
 
 
 def test_every_handover_row_is_in_the_package_of_its_own_municipality(demo_home, world):
@@ -108,9 +74,7 @@ def test_no_warehouse_column_holds_a_valid_bsn(demo_home):
 
 def test_leak_guard_finds_no_identity_outside_the_vault_and_sealed_packages(demo_home):
     home, _, _ = demo_home
-    done = subprocess.run([sys.executable, "-m", "ketenbrug.cli", "privacy", "scan"],
-                          env={**os.environ, "KETENBRUG_HOME": str(home)},
-                          capture_output=True, text=True, timeout=300)
+    done = cli(home, "privacy", "scan")
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"scanned for {CLIENTS} synthetic identities" in done.stdout
     assert "0 leak(s)" in done.stdout

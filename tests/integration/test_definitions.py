@@ -9,8 +9,8 @@ LANDING = [
     "landing/municipal_orders__bookings", "landing/probation__clients",
     "landing/probation__orders", "landing/wijkteam__involvements",
 ]
-MARTS = ["client_profiles", "warm_handover", "volume_monitor", "billing_statements",
-         "statutory_priority_guard"]
+MARTS = ["client_profiles", "client_orders", "warm_handover", "volume_monitor",
+         "billing_statements", "statutory_priority_guard"]
 INTERMEDIATE = ["int_clients_spine", "int_basic_conditions_history", "int_basic_conditions_latest",
                 "int_handover_events", "int_statutory_backlog_by_region_month",
                 "int_municipal_hours_by_region_month"]
@@ -65,3 +65,11 @@ def test_delivery_reads_the_handover_mart_and_marts_read_only_checked_landing():
     assert AssetKey(["warm_handover"]) in delivery.parent_keys
     upstream = graph.get(AssetKey(["billing_statements"])).parent_keys
     assert all("municipal_orders" in k.to_user_string() for k in upstream)
+
+
+def test_every_mart_has_a_blocking_purpose_lineage_check():
+    graph = defs.resolve_asset_graph()
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    assert {(mart, "purpose_lineage") for mart in MARTS} <= checks
+    delivery = graph.get(AssetKey(["delivery", "warm_handover_packages"]))
+    assert AssetKey(["warm_handover"]) in delivery.parent_keys

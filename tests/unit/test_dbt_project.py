@@ -255,6 +255,30 @@ def test_client_profiles_are_keyed_by_domain_pseudonyms(built_warehouse):
     ]
 
 
+def test_every_relation_name_fits_a_postgres_identifier(built_warehouse):
+    # PostgreSQL truncates names over 63 bytes and dbt refuses them (unit tests build a
+    # relation named after the test): the same project must build there too.
+    warehouse, _ = built_warehouse
+    manifest = json.loads((warehouse.parent / "target" / "manifest.json").read_text())
+    names = [n["name"] for n in [*manifest["nodes"].values(), *manifest["unit_tests"].values()]
+             if n["resource_type"] in ("model", "seed", "unit_test")]
+    assert names and not [n for n in names if len(n) > 63]
+
+
+def test_client_orders_show_each_open_order_of_the_organisations_own_clients(built_warehouse):
+    warehouse, _ = built_warehouse
+    rows = _query(warehouse, """
+        select client_pseudonym, organisation, order_type, order_status,
+               cast(start_date as varchar), cast(end_date as varchar)
+        from main.client_orders order by client_pseudonym, order_type""")
+    assert rows == [
+        ("ljr_d4", "LJR", "werkstraf", "waiting", "2026-07-01", "2026-12-01"),
+        ("rn_a1", "RN", "toezicht", "active", "2025-06-20", "2026-06-20"),
+        ("rn_a1", "RN", "werkstraf", "active", "2026-02-01", "2026-08-01"),
+        ("svg_b2", "SVG", "toezicht", "active", "2025-09-01", "2026-09-01"),
+    ]
+
+
 def test_volume_monitor_suppresses_every_small_cell(built_warehouse):
     warehouse, _ = built_warehouse
     rows = _query(warehouse, "select count(*), bool_and(is_suppressed), "

@@ -5,7 +5,9 @@
     status on as_of_date: detained (admitted, not released by then), released (an
     earlier release), none. A client whose person has no pseudonym in the
     organisation's domain cannot be keyed and is left out (see
-    assert_probation_clients_have_domain_pseudonyms).
+    assert_probation_clients_have_domain_pseudonyms). Only orders the organisation runs
+    itself count (an order's organisation must be its client's), so no profile shows
+    another organisation's work; the orders themselves are in client_orders.
 #}
 with
 
@@ -66,7 +68,9 @@ active_orders as (
         orders.conditions_json
     from orders
     inner join clients
-        on orders.client_id = clients.client_id
+        on
+            orders.client_id = clients.client_id
+            and orders.organisation = clients.organisation
     where
         orders.order_status = 'active'
         and clients.person_pseudonym is not null

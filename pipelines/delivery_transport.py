@@ -1,0 +1,71 @@
+"""How a sealed package reaches its recipient: the outbox folder, or an HTTP POST.
+
+A POST carries an Idempotency-Key derived from what the package holds (recipient,
+purpose, date and data checksum), not from its ciphertext, which differs per seal: a
+retried or repeated delivery of the same content is received once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+class DeliveryError(Exception):
+    """The recipient's endpoint did not take the package after retries."""
+
+
+@dataclass(frozen=True)
+class Delivered:
+    where: str  # a file path or the endpoint's URL
+    duplicate: bool  # the endpoint already had this content (idempotent replay)
+
+
+def idempotency_key(recipient: str, purpose: str, as_of: str, data_sha256: str) -> str:
+    """A stable key for one delivery's content."""
+    return hashlib.sha256(f"{recipient}|{purpose}|{as_of}|{data_sha256}".encode()).hexdigest()
+
+
+def to_outbox(outbox: Path, recipient: str, name: str, blob: bytes) -> Delivered:
+    """Write the package to `outbox/<recipient>/<name>` (replacing an earlier one of that name)."""
+    target = outbox / recipient / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(target.suffix + ".partial")
+    partial.write_bytes(blob)
+    partial.replace(target)  # a reader never sees half a package
+    return Delivered(str(target), duplicate=False)
+
+
+def to_endpoint(url_template: str, recipient: str, name: str, blob: bytes, key: str,
+                retries: int = 5, backoff_s: float = 0.5, timeout_s: float = 30.0) -> Delivered:
+    """POST the package to the recipient's endpoint; retries 429/5xx and time-outs.
+
+    `url_template` holds `{recipient}`. Refuses (DeliveryError) after the retries, or on
+    an answer that is neither 200 (already had it) nor 201 (created).
+    """
+    url = url_template.format(recipient=recipient)
+    session = requests.Session()
+    # POST is safe to retry here: the idempotency key makes a repeat a no-op.
+    retry = Retry(total=retries, backoff_factor=backoff_s, status_forcelist=RETRY_STATUSES,
+                  allowed_methods=frozenset({"POST"}), respect_retry_after_header=True,
+                  raise_on_status=False)
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    session.mount("https://", HTTPAdapter(max_retries=retry))
+    try:
+        answer = session.post(url, data=blob, timeout=(3.0, timeout_s), headers={
+            "Content-Type": "application/vnd.ketenbrug.package", "Idempotency-Key": key,
+            "X-Package-Name": name})
+    except requests.RequestException as exc:
+        raise DeliveryError(f"delivery to {recipient} failed: {type(exc).__name__}") from None
+    finally:
+        session.close()
+    if answer.status_code not in (200, 201):
+        raise DeliveryError(f"delivery to {recipient} refused: HTTP {answer.status_code}")
+    return Delivered(url, duplicate=answer.status_code == 200)

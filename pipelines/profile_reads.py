@@ -1,0 +1,33 @@
+"""A probation officer's read of client profiles: own organisation only, always logged."""
+
+from __future__ import annotations
+
+from ketenbrug.settings import Settings
+from pipelines import warehouse
+from privacy import KeyStore, append_entry
+from privacy.purposes import load_purposes
+from privacy.subject_refs import subject_refs
+
+PURPOSE = "justice_profile"
+
+
+def read_profiles(settings: Settings, organisation: str, client_pseudonym: str | None = None,
+                  limit: int = 20) -> list[dict]:
+    """The organisation's profiles (one client's if given); the read goes to the log."""
+    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        rows = con.execute(
+            "select p.*, d.person_pseudonym as _internal from main.client_profiles p "
+            "join privacy.domain_pseudonyms d on d.domain_pseudonym = p.client_pseudonym "
+            "and d.domain = p.organisation where p.organisation = ? "
+            "and (? is null or p.client_pseudonym = ?) order by p.client_pseudonym limit ?",
+            [organisation, client_pseudonym, client_pseudonym, limit]).df()
+    internal = rows.pop("_internal").tolist() if not rows.empty else []
+    append_entry(settings.disclosure_log, {
+        "event": "profile_read", "recipient": f"probation_organisation:{organisation}",
+        "purpose": PURPOSE, "legal_basis": load_purposes()[PURPOSE].legal_basis,
+        "fields": list(rows.columns), "persons": len(rows),
+        "source_datasets": ["probation.clients", "probation.orders", "dji.detentions",
+                            "wijkteam.involvements", "care.episodes"],
+        "subject_refs": subject_refs(KeyStore(settings.keys_dir), internal),
+    })
+    return rows.to_dict("records")

@@ -1,0 +1,144 @@
+"""What a municipality and a privacy officer do with what the demo produced."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from datetime import date, timedelta
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from privacy import read_log
+from tests.e2e.conftest import cli
+
+pytestmark = pytest.mark.e2e
+
+
+def _a_package(home):
+    return sorted((home / "outbox").glob("GM*/*.kbpkg"))[0]
+
+
+def test_the_municipality_opens_its_package_and_csv_and_parquet_agree(demo_home, tmp_path):
+    home, _, _ = demo_home
+    package = _a_package(home)
+    code = package.parent.name
+    done = cli(home, "extract", "open", str(package), "--key",
+               str(home / "keys" / "recipients" / f"{code}.key"), "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert f"for {code}" in done.stdout and "checksums match" in done.stdout
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "warm_handover.csv").read_text())))
+    table = pq.read_table(tmp_path / "warm_handover.parquet").to_pylist()
+    assert [r["handover_id"] for r in rows] == [r["handover_id"] for r in table]
+    assert (tmp_path / "warm_handover.csv").stat().st_mode & 0o777 == 0o600
+
+
+def test_an_altered_package_or_another_municipality_is_refused(demo_home, tmp_path):
+    home, _, _ = demo_home
+    package = _a_package(home)
+    other = next(p for p in sorted((home / "keys" / "recipients").glob("GM*.key"))
+                 if p.stem != package.parent.name)
+    refused = cli(home, "extract", "open", str(package), "--key", str(other),
+                  "--out", str(tmp_path / "a"))
+    assert refused.returncode == 1 and "not meant for this key" in refused.stderr
+    altered = tmp_path / "altered.kbpkg"
+    blob = bytearray(package.read_bytes())
+    blob[-10] ^= 0xFF
+    altered.write_bytes(bytes(blob))
+    refused = cli(home, "extract", "open", str(altered), "--key",
+                  str(home / "keys" / "recipients" / f"{package.parent.name}.key"),
+                  "--out", str(tmp_path / "b"))
+    assert refused.returncode == 1 and "altered" in refused.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_the_second_run_posted_one_package_per_municipality_to_its_endpoint(
+        demo_home, recipient_endpoint):
+    home, _, _ = demo_home
+    outboxed = {p.parent.name for p in (home / "outbox").glob("GM*/*.kbpkg")}
+    posted = [recipient for recipient, _ in recipient_endpoint.received.values()]
+    assert sorted(posted) == sorted(outboxed)  # each once, each to its own inbox
+
+
+def test_audit_verify_passes_and_names_a_tampered_entry(demo_home, tmp_path):
+    home, _, _ = demo_home
+    ok = cli(home, "audit", "verify")
+    assert ok.returncode == 0 and "chain intact" in ok.stdout
+    copy = tmp_path / "hub"
+    shutil.copytree(home / "audit", copy / "audit")
+    log = copy / "audit" / "disclosures.jsonl"
+    lines = log.read_text().splitlines()
+    entry = json.loads(lines[2])
+    entry["persons"] += 1
+    lines[2] = json.dumps(entry, sort_keys=True)
+    log.write_text("\n".join(lines) + "\n")
+    broken = cli(copy, "audit", "verify")
+    assert broken.returncode == 1 and "line 3: entry content does not match" in broken.stderr
+
+
+def _delivered_person(home, world):
+    package = _a_package(home)
+    code = package.parent.name
+    opened = cli(home, "extract", "open", str(package), "--key",
+                 str(home / "keys" / "recipients" / f"{code}.key"),
+                 "--out", str(home.parent / "opened"))
+    assert opened.returncode == 0
+    row = next(csv.DictReader(io.StringIO(
+        (home.parent / "opened" / "warm_handover.csv").read_text())))
+    return code, next(p for p in world.persons if p["bsn"] == row["bsn"])
+
+
+def test_subject_access_finds_the_person_and_every_disclosure_and_nobody_else(demo_home, world):
+    home, _, _ = demo_home
+    code, person = _delivered_person(home, world)
+    done = cli(home, "audit", "subject", "--bsn", person["bsn"])
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    held = {(h["field"], h["value"]) for h in report["identity_held"]}
+    assert ("surname", person["surname"]) in held and ("bsn", person["bsn"]) in held
+    assert report["records"], "the landed records of this person"
+    recipients = {d["recipient"] for d in report["disclosures"] if d["event"] == "delivery"}
+    assert recipients == {f"municipality:{code}"}
+    others = [p["bsn"] for p in world.persons if p["bsn"] != person["bsn"]]
+    assert not any(bsn in done.stdout for bsn in others)
+    assert read_log(home / "audit" / "disclosures.jsonl")[-1]["event"] == "subject_access"
+
+
+def test_a_profile_read_shows_only_own_clients_and_is_logged(demo_home):
+    home, _, _ = demo_home
+    done = cli(home, "profiles", "show", "--org", "SVG", "--limit", "5")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert rows and {r["organisation"] for r in rows} == {"SVG"}
+    entry = read_log(home / "audit" / "disclosures.jsonl")[-1]
+    assert (entry["event"], entry["recipient"], entry["persons"]) == (
+        "profile_read", "probation_organisation:SVG", len(rows))
+
+
+def test_retention_removes_exactly_what_is_due(demo_home, tmp_path):
+    home, _, _ = demo_home
+    copy = tmp_path / "hub"
+    shutil.copytree(home, copy, ignore=shutil.ignore_patterns("dagster_home"))
+    as_of = date.today() + timedelta(days=210)  # seven months on: six-month-old releases due
+    with duckdb.connect(str(copy / "warehouse.duckdb"), read_only=True) as con:
+        due = {k for (k,) in con.execute(
+            "select _record_key from landing.dji__detentions where "
+            "try_cast(actual_release_date as date) < ?",
+            [as_of - timedelta(days=30 * 6 + 3)]).fetchall()}
+        kept = {k for (k,) in con.execute(
+            "select _record_key from landing.dji__detentions where actual_release_date is null "
+            "or try_cast(actual_release_date as date) >= ?",
+            [as_of - timedelta(days=30 * 6 - 3)]).fetchall()}
+    done = cli(copy, "retention", "apply", "--as-of", as_of.isoformat())
+    assert done.returncode == 0, done.stderr
+    with duckdb.connect(str(copy / "warehouse.duckdb"), read_only=True) as con:
+        left = {k for (k,) in con.execute("select _record_key from landing.dji__detentions")
+                .fetchall()}
+    assert due and not (left & due) and kept <= left
+    entry = read_log(copy / "audit" / "disclosures.jsonl")[-1]
+    assert entry["event"] == "retention"
+    assert entry["records_removed"]["dji.detentions"] >= len(due)
+    assert entry["packages_removed"] == len(list((home / "outbox").glob("*/*.kbpkg")))

@@ -1,0 +1,228 @@
+"""The privacy officer's reports (`ketenbrug audit ...`) over a real small demo run: what
+they name, what they never contain, and that the OpenLineage export validates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from referencing import Registry, Resource
+
+from connectors.manifest import all_datasets
+from contracts.odcs import load_contract
+from ketenbrug.audit_cli import audit
+from pipelines.audit.lineage_html import render_html
+from pipelines.audit.lineage_report import MODEL_LEVEL, LineageReport, Output, build_lineage
+from pipelines.audit.ol_facet import FACET_NAME, SCHEMA_BASE, facet_schema
+from privacy.disclosure_log import read_log
+from simulators import generate_world
+
+CLIENTS, SEED = 150, 777
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openlineage"
+_HUB_VARS = ("KETENBRUG_WAREHOUSE", "KETENBRUG_VAULT", "KETENBRUG_KEYS_DIR", "DAGSTER_HOME",
+             "KETENBRUG_OUTBOX", "KETENBRUG_DISCLOSURE_LOG", "KETENBRUG_DELIVERY_URL")
+WARM_SOURCES = ("dji.detentions", "probation.clients", "probation.orders",
+                "wijkteam.involvements", "care.episodes")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    """A hub home after one real `ketenbrug demo` (Dagster run, HTTP sources, dbt build)."""
+    home = tmp_path_factory.mktemp("audit_hub")
+    env = {k: v for k, v in os.environ.items() if k not in _HUB_VARS}
+    env["KETENBRUG_HOME"] = str(home)
+    done = subprocess.run(
+        [sys.executable, "-m", "ketenbrug.cli", "demo", "--clients", str(CLIENTS),
+         "--seed", str(SEED)], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return home
+
+
+def _audit(home: Path, *args: str) -> str:
+    env = dict.fromkeys(_HUB_VARS)  # None unsets: only the home decides
+    env["KETENBRUG_HOME"] = str(home)
+    result = CliRunner().invoke(audit, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def lineage_html(home) -> str:
+    path = Path(_audit(home, "lineage").strip().splitlines()[-1])
+    assert path == home / "reports" / "lineage.html"
+    return path.read_text(encoding="utf-8")
+
+
+def _section(html: str, anchor: str) -> str:
+    match = re.search(rf'<section id="{anchor}">(.*?)</section>', html, re.S)
+    assert match, f"no section {anchor}"
+    return match.group(1)
+
+
+def test_lineage_names_sources_bases_contracts_and_recipients_of_warm_handover(
+        home, lineage_html):
+    section = _section(lineage_html, "out-warm-handover")
+    for label in WARM_SOURCES:
+        assert label in section
+        source, dataset = label.split(".")
+        contract = load_contract(source, dataset)
+        assert f"<td>{contract.document['id']}</td><td>{contract.version}</td>" in section
+    assert "Pm art. 20d" in section and "warm_handover" in section
+    assert "<td>municipality</td>" in section  # entitled kind, from the purposes register
+    assert "field level" in lineage_html  # the compiled SQL of the run was traced
+    assert "settlement_municipality_code" in section and "criminal" in section
+    assert "risc_level" not in section  # justice_profile only: never in the handover
+    received = {e["recipient"] for e in read_log(home / "audit" / "disclosures.jsonl")
+                if e["purpose"] == "warm_handover"}
+    assert received
+    for recipient in received:
+        assert recipient in section
+    delivery = _section(lineage_html, "out-delivery-warm-handover-packages")
+    assert "bsn (identity vault)" in delivery and "identifying" in delivery
+
+
+def test_lineage_report_never_holds_an_identity(home, lineage_html):
+    recorded = json.loads((home / "world.json").read_text())
+    world = generate_world(clients=CLIENTS, seed=SEED,
+                           today=date.fromisoformat(recorded["today"]))
+    for person in world.persons:
+        assert person["bsn"] not in lineage_html
+        assert f"{person['given_name']} {person['surname']}" not in lineage_html
+        assert not re.search(rf"\b{re.escape(person['surname'])}\b", lineage_html)
+
+
+def test_register_lists_every_dataset_with_basis_retention_and_special_categories(home):
+    record = json.loads(_audit(home, "register", "--format", "json"))
+    by_name = {a["name"]: a for a in record["activities"] if a["kind"] == "dataset"}
+    markdown = _audit(home, "register")
+    for ds in all_datasets():
+        entry = by_name[f"{ds.source}.{ds.name}"]
+        assert entry["legal_basis"] == [ds.legal_basis] and entry["retention"] == ds.retention
+        assert entry["register_ids"] == [ds.processing_register_id]
+        assert f"### {ds.source}.{ds.name}" in markdown and ds.processing_register_id in markdown
+        assert entry["transfers"].startswith("none")
+    assert by_name["dji.detentions"]["special_categories"] == ["criminal (GDPR art. 10)"]
+    assert by_name["care.episodes"]["special_categories"] == ["health (GDPR art. 9)"]
+    assert by_name["wijkteam.involvements"]["special_categories"] == []
+    assert "detainees" in by_name["dji.detentions"]["data_subjects"]
+    purposes = {a["name"]: a for a in record["activities"] if a["kind"] == "purpose"}
+    assert "Pm art. 20d" in purposes["warm_handover"]["legal_basis"][0]
+    assert purposes["warm_handover"]["recipients"] == ["municipality"]
+
+
+def _materialisations_in_instance(dagster_home: Path) -> int:
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        return sum(len(instance.all_logs(run.run_id,
+                                         of_type=DagsterEventType.ASSET_MATERIALIZATION))
+                   for run in instance.get_runs())
+
+
+def test_openlineage_events_validate_and_carry_the_purpose_facet(home):
+    out = home / "reports" / "ol.jsonl"
+    _audit(home, "openlineage", "--out", str(out))
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    schema = json.loads((FIXTURES / "RunEvent-2-0-2.ketenbrug.schema.json").read_text())
+    registry = Registry().with_resource(SCHEMA_BASE, Resource.from_contents(facet_schema()))
+    checker = jsonschema.FormatChecker()
+    event_validator = jsonschema.Draft202012Validator(schema, format_checker=checker)
+
+    def facet_validator(kind: str) -> jsonschema.Draft202012Validator:
+        return jsonschema.Draft202012Validator(
+            {"$ref": f"{SCHEMA_BASE}#/$defs/KetenbrugPurpose{kind}Facet"},
+            registry=registry, format_checker=checker)
+
+    run_facet, dataset_facet = facet_validator("Run"), facet_validator("Dataset")
+    for event in events:
+        event_validator.validate(event)
+        # FormatChecker has no date-time or uri checker without extra packages here.
+        assert "T" in event["eventTime"] and datetime.fromisoformat(event["eventTime"]).tzinfo
+        assert urlparse(event["producer"]).scheme and urlparse(event["schemaURL"]).scheme
+        run_facet.validate(event["run"]["facets"][FACET_NAME])
+        for output in event["outputs"]:
+            dataset_facet.validate(output["facets"][FACET_NAME])
+    completes = [e for e in events if e["eventType"] == "COMPLETE"]
+    starts = {e["run"]["runId"] for e in events if e["eventType"] == "START"}
+    assert len(completes) == _materialisations_in_instance(home / "dagster_home") > 0
+    assert {e["run"]["runId"] for e in completes} <= starts
+    handover = [e for e in completes if e["job"]["name"].endswith("warm_handover_packages")]
+    assert handover, "the delivery's materialisation is exported"
+    facet = handover[0]["run"]["facets"][FACET_NAME]
+    assert facet["purpose"] == ["warm_handover"] and "Pm art. 20d" in facet["legalBasis"][0]
+    logged = {e["recipient"] for e in read_log(home / "audit" / "disclosures.jsonl")
+              if e["purpose"] == "warm_handover"
+              and e["run_id"] == handover[0]["run"]["facets"]["parent"]["run"]["runId"]}
+    assert set(facet["actualRecipients"]) == logged and logged
+    names = {(i["namespace"], i["name"]) for i in handover[0]["inputs"]}
+    assert ("ketenbrug://warehouse", "main.warm_handover") in names
+    mart = next(e for e in completes if e["job"]["name"] == "hub.warm_handover")
+    facets = mart["outputs"][0]["facets"]
+    assert {"field": "settlement_municipality_code", "name": "landing.dji__detentions",
+            "namespace": "ketenbrug://warehouse", "transformations": []} in \
+        facets["columnLineage"]["fields"]["municipality_code"]["inputFields"]
+    assert {f["name"] for f in facets["schema"]["fields"]} >= {"handover_id", "event_type"}
+
+
+def test_report_escapes_what_it_renders():
+    report = LineageReport(outputs=[Output(name="<script>x</script>", kind="mart",
+                                           purposes=("a&b",), purpose_bases={"a&b": "<b>"})],
+                           level=MODEL_LEVEL, generated_at="now", disclosure_log=None)
+    html = render_html(report)
+    assert "<script>" not in html and "&lt;script&gt;" in html and "a&amp;b" in html
+    assert "http" not in html.split("<body>", 1)[1]  # no external asset, not even a link
+
+
+def test_without_compiled_sql_the_report_falls_back_to_model_level():
+    parents = {"landing/dji__detentions": (), "warm_handover": ("landing/dji__detentions",)}
+    manifest = {"nodes": {"model.k.warm_handover": {
+        "name": "warm_handover", "resource_type": "model", "fqn": ["k", "marts", "warm_handover"],
+        "columns": {"handover_id": {"meta": {"purpose": "warm_handover"}}}}}, "exposures": {}}
+    report = build_lineage(parents, manifest, compiled=False)
+    assert report.level == MODEL_LEVEL and "model level" in render_html(report)
+    fields = {f.name for f in report.outputs[0].fields}
+    assert "expected_release_date" in fields and "registration_number" in fields
+
+
+def _validators():
+    schema = json.loads((FIXTURES / "RunEvent-2-0-2.ketenbrug.schema.json").read_text())
+    registry = Registry().with_resource(SCHEMA_BASE, Resource.from_contents(facet_schema()))
+    return (jsonschema.Draft202012Validator(schema),
+            jsonschema.Draft202012Validator(
+                {"$ref": f"{SCHEMA_BASE}#/$defs/KetenbrugPurposeRunFacet"}, registry=registry))
+
+
+def test_a_failed_materialisation_gives_start_and_fail_and_bad_events_are_refused():
+    from openlineage.client.serde import Serde
+
+    from pipelines.audit.openlineage_export import Materialisation, build_events
+
+    parents = {"landing/dji__detentions": ()}
+    failed = Materialisation("8d7f6c38-0c3e-4d7e-9d77-2f9b1f0f4e11", "hub",
+                             "landing/dji__detentions", "landing__dji__detentions",
+                             1_795_933_709.0, 1_795_933_712.5, failed=True)
+    events = [json.loads(Serde.to_json(e))
+              for e in build_events([failed], parents, {"nodes": {}})]
+    assert [e["eventType"] for e in events] == ["START", "FAIL"]
+    assert events[1]["run"]["facets"]["errorMessage"]["programmingLanguage"] == "python"
+    assert ("ketenbrug://source/dji", "detentions") in {
+        (i["namespace"], i["name"]) for i in events[0]["inputs"]}
+    event_validator, facet_validator = _validators()
+    event_validator.validate(events[1])
+    facet = events[1]["run"]["facets"][FACET_NAME]
+    assert facet["purpose"] == ["justice_profile", "steering", "warm_handover"]
+    facet_validator.validate(facet)
+    broken = json.loads(json.dumps(events[1]))
+    del broken["run"]["runId"]
+    assert not event_validator.is_valid(broken)
+    assert not facet_validator.is_valid({k: v for k, v in facet.items() if k != "legalBasis"})

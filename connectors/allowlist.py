@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from connectors.manifest import DatasetManifest
 
 _LIST_INDEX = re.compile(r"\.\d+")
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -44,18 +45,16 @@ def apply_allowlist(record: dict, manifest: DatasetManifest, dropped: Counter) -
 
 
 def _has(record: object, path: str) -> bool:
-    node = record
-    for part in path.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return False
-    return True
+    return _walk(record, path) is not _ABSENT
 
 
 def _get(record: object, path: str) -> object:
+    node = _walk(record, path)
+    return None if node is _ABSENT else node
+
+
+def _walk(record: object, path: str) -> object:
+    """The value at a dotted path (numeric parts index lists), or _ABSENT."""
     node = record
     for part in path.split("."):
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -63,7 +62,7 @@ def _get(record: object, path: str) -> object:
         elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
-            return None
+            return _ABSENT
     return node
 
 

@@ -43,13 +43,13 @@ joined as (
 small_flags as (
     select
         joined.*,
-        waiting_orders between 1 and {{ int_var('small_cell_threshold') }} - 1
+        {{ is_small_cell('waiting_orders') }}
             as is_total_small,
-        advies_waiting_orders between 1 and {{ int_var('small_cell_threshold') }} - 1
+        {{ is_small_cell('advies_waiting_orders') }}
             as is_advies_small,
-        toezicht_waiting_orders between 1 and {{ int_var('small_cell_threshold') }} - 1
+        {{ is_small_cell('toezicht_waiting_orders') }}
             as is_toezicht_small,
-        werkstraf_waiting_orders between 1 and {{ int_var('small_cell_threshold') }} - 1
+        {{ is_small_cell('werkstraf_waiting_orders') }}
             as is_werkstraf_small
     from joined
 ),

@@ -62,13 +62,13 @@ cells as (
 small_flags as (
     select
         cells.*,
-        inflow_persons between 1 and {{ int_var('small_cell_threshold') }} - 1
+        {{ is_small_cell('inflow_persons') }}
             as is_inflow_small,
-        active_persons between 1 and {{ int_var('small_cell_threshold') }} - 1
+        {{ is_small_cell('active_persons') }}
             as is_active_small,
-        completed_persons between 1 and {{ int_var('small_cell_threshold') }} - 1
+        {{ is_small_cell('completed_persons') }}
             as is_completed_small,
-        waiting_persons between 1 and {{ int_var('small_cell_threshold') }} - 1
+        {{ is_small_cell('waiting_persons') }}
             as is_waiting_small
     from cells
 ),

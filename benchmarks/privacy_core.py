@@ -1,12 +1,14 @@
 """Privacy-core speeds: pseudonyms per second and vault encrypt/decrypt rates.
 
+Pseudonyms are AES-SIV synthetic IVs (privacy.s2v); two HMAC-SHA256 forms are timed
+beside them for comparison with ../shared/STACK.md (they are not what the hub uses).
+
 Run: .venv/bin/python benchmarks/privacy_core.py [--n 1000000]   (prints figures; no assertions)
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -14,9 +16,9 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from cryptography.hazmat.primitives import hashes, hmac
 
 from privacy import IdentityRecord, IdentityVault, KeyStore, Pseudonymiser
-from privacy.bulk import pseudonymise_bulk, pseudonymise_bulk_arrow
 
 
 def _median_seconds(work, repeat: int = 3) -> float:
@@ -26,6 +28,14 @@ def _median_seconds(work, repeat: int = 3) -> float:
         work()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def _hmac_template_copy(key: bytes, values: list[str]) -> None:
+    template = hmac.HMAC(key, hashes.SHA256())
+    for value in values:
+        mac = template.copy()
+        mac.update(value.encode())
+        mac.finalize()
 
 
 def _duckdb_sql_hmac(key: bytes, values: list[str]) -> None:
@@ -46,17 +56,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         keys = KeyStore(Path(tmp) / "keys")
         keyring = keys.init()
-        single = Pseudonymiser(keyring, "internal")
-        print(f"pseudonymise {args.n:,} identifiers on {os.cpu_count()} cores (median of 3):")
+        internal = Pseudonymiser(keyring, "internal")
+        arrow_values = pa.array(values, pa.string())
+        print(f"pseudonymise {args.n:,} identifiers, one process (median of 3):")
+        started = time.perf_counter()
+        internal.pseudonyms(values)
+        cold = time.perf_counter() - started
+        _print_rate("batch, first call in a fresh process", cold, args.n)
         for label, work in [
-            ("one process, keyed template .copy()", lambda: single.pseudonyms(values)),
-            ("all cores, list of str", lambda: pseudonymise_bulk(keyring, "internal", values)),
-            ("all cores, Arrow array (bulk loads)",
-             lambda: pseudonymise_bulk_arrow(keyring, "internal", values)),
-            ("HMAC as DuckDB SQL", lambda: _duckdb_sql_hmac(keyring.derive("x"), values)),
+            ("batch, list of str in and out", lambda: internal.pseudonyms(values)),
+            ("batch, Arrow array in and out", lambda: internal.pseudonyms_arrow(arrow_values)),
+            ("one value at a time", lambda: [internal.pseudonym(v) for v in values]),
+            ("compare: HMAC-SHA256 digests, .copy()",
+             lambda: _hmac_template_copy(keyring.derive("x"), values)),
+            ("compare: HMAC-SHA256 digests, DuckDB SQL",
+             lambda: _duckdb_sql_hmac(keyring.derive("x"), values)),
         ]:
-            seconds = _median_seconds(work)
-            print(f"  {label:<38} {seconds:6.2f} s  {args.n / seconds / 1e6:5.2f} M/s")
+            _print_rate(label, _median_seconds(work), args.n)
 
         vault = IdentityVault(Path(tmp) / "vault.duckdb", keys)
         records = [IdentityRecord(f"p{i}", "dji", {"bsn": str(100_000_000 + i)})
@@ -71,6 +87,10 @@ def main() -> None:
         print(f"vault, {args.vault_n:,} values (AES-256-GCM, fresh nonce, DuckDB write/read):")
         print(f"  encrypt + store   {encrypt:6.2f} s  {args.vault_n / encrypt:10,.0f} values/s")
         print(f"  read + decrypt    {decrypt:6.2f} s  {args.vault_n / decrypt:10,.0f} values/s")
+
+
+def _print_rate(label: str, seconds: float, count: int) -> None:
+    print(f"  {label:<40} {seconds:6.2f} s  {count / seconds / 1e6:5.2f} M/s")
 
 
 if __name__ == "__main__":

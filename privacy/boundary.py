@@ -9,7 +9,7 @@ name and date of birth (privacy.pseudonyms.linkage_basis). What comes out may la
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from privacy.bsn import is_valid_bsn
@@ -43,17 +43,19 @@ class Boundary:
         self._vault = vault
         self._source = source
 
-    def split(self, records: Iterable[IncomingRecord], has_identity: bool) -> BoundaryOutput:
+    def split(self, records: Sequence[IncomingRecord], has_identity: bool) -> BoundaryOutput:
         """Return landable rows (pseudonym + flags + fields + payload hash) for `records`."""
+        bases = [linkage_basis(r.identity) for r in records] if has_identity else []
+        pseudonyms = iter(self._internal.pseudonyms([b[1] for b in bases if b]))
         rows: list[dict] = []
         to_vault: list[IdentityRecord] = []
-        for record in records:
+        for index, record in enumerate(records):
             row = dict(record.fields)
-            row["_payload_hash"] = self._payload.pseudonym(_canonical(record.raw))
+            row["_payload_hash"] = self._payload.hash(_canonical(record.raw))
             if has_identity:
                 bsn_text = str(record.identity.get("bsn") or "").strip()
-                basis = linkage_basis(record.identity)
-                pseudonym = self._internal.pseudonym(basis[1]) if basis else None
+                basis = bases[index]
+                pseudonym = next(pseudonyms) if basis else None
                 row["person_pseudonym"] = pseudonym
                 row["pseudonym_basis"] = basis[0] if basis else None
                 row["is_bsn_present"] = bool(bsn_text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 from privacy.keys import KeyRing
@@ -16,11 +17,11 @@ def rekey(keyring: KeyRing, pairs: Iterable[tuple[str, str]]) -> list[tuple[str,
     Refuses (PseudonymError) an internal pseudonym of another key version: re-keying a
     stale pseudonym would hand a recipient an identifier that joins to nothing.
     """
-    by_domain: dict[str, Pseudonymiser] = {}
-    rows = []
+    pairs = list(pairs)
+    by_domain: dict[str, list[str]] = defaultdict(list)
     for internal, domain in pairs:
         require_version(internal, keyring.version)
-        if domain not in by_domain:
-            by_domain[domain] = Pseudonymiser(keyring, domain)
-        rows.append((internal, domain, by_domain[domain].pseudonym(internal)))
-    return rows
+        by_domain[domain].append(internal)
+    rekeyed = {domain: iter(Pseudonymiser(keyring, domain).pseudonyms(internals))
+               for domain, internals in by_domain.items()}
+    return [(internal, domain, next(rekeyed[domain])) for internal, domain in pairs]

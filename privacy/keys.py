@@ -32,10 +32,11 @@ class KeyRing:
     master_key: bytes
     version: int
 
-    def derive(self, label: str) -> bytes:
-        """Return a 32-byte key for `label` (e.g. 'pseudonym:internal'), for this version."""
+    def derive(self, label: str, length: int = 32) -> bytes:
+        """Return a key of `length` bytes for `label` (e.g. 'pseudonym:internal'), for
+        this version."""
         info = f"ketenbrug:{label}:v{self.version}".encode()
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(
+        return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(
             self.master_key
         )
 

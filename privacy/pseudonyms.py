@@ -1,5 +1,9 @@
 """Keyed pseudonyms: deterministic within a domain, unlinkable across domains.
 
+A pseudonym is the synthetic IV of AES-SIV (RFC 5297) of the value under the domain's
+key: the construction the issue allows besides HMAC-SHA256, chosen because a value of
+one AES block pseudonymises in bulk as a single cipher call (privacy.s2v).
+
 One domain per recipient (the hub's internal linkage domain, each probation
 organisation, each municipality, steering, the privacy officer). A recipient's
 pseudonym is derived from the internal one, so re-keying never needs the identity.
@@ -12,15 +16,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 
+import numpy as np
+import pyarrow as pa
 from cryptography.hazmat.primitives import hashes, hmac
 
 from privacy.keys import KeyRing
+from privacy.s2v import KEY_BYTES, S2V
 
 INTERNAL_DOMAIN = "internal"
 PSEUDONYM_HEX_CHARS = 32  # 128 bits: collision-free at national scale
-_DIGEST_BYTES = PSEUDONYM_HEX_CHARS // 2
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", np.uint8)
 _PSEUDONYM = re.compile(r"v(\d+)-[0-9a-f]{32}")
 _NOT_LETTER = re.compile(r"[^a-z]")
 
@@ -36,7 +43,11 @@ class PseudonymError(Exception):
 
 
 class Pseudonymiser:
-    """HMAC-SHA256 pseudonyms for one domain under one key version."""
+    """Pseudonyms for one domain under one key version: AES-SIV's synthetic IV (privacy.s2v).
+
+    One value at a time (`pseudonym`) or a whole batch at once (`pseudonyms`,
+    `pseudonyms_arrow`: a million BSNs in a fraction of a second on one core).
+    """
 
     def __init__(self, keyring: KeyRing, domain: str):
         if not domain:
@@ -44,37 +55,53 @@ class Pseudonymiser:
         self.domain = domain
         self.key_version = keyring.version
         self._prefix = f"v{keyring.version}-"
-        # Keyed once; copy() per value avoids re-running the key schedule per row.
-        self._template = hmac.HMAC(keyring.derive(f"pseudonym:{domain}"), hashes.SHA256())
+        self._s2v = S2V(keyring.derive(f"pseudonym:{domain}", length=KEY_BYTES))
 
     def pseudonym(self, value: str) -> str:
-        """Return the pseudonym of `value` (a BSN basis, or a pseudonym to re-key)."""
-        mac = self._template.copy()
-        mac.update(value.encode())
-        return self._prefix + mac.finalize()[:_DIGEST_BYTES].hex()
+        """Return the pseudonym of `value` (a linkage basis, or a pseudonym to re-key)."""
+        return self._prefix + self._s2v.tag(value.encode()).hex()
 
-    def pseudonyms(self, values: Iterable[str]) -> list[str]:
-        """Return the pseudonyms of `values`, in order (the hot path of bulk pseudonymising)."""
-        template, prefix, out = self._template, self._prefix, []
-        append = out.append
-        for value in values:
-            mac = template.copy()
-            mac.update(value.encode())
-            append(prefix + mac.finalize()[:_DIGEST_BYTES].hex())
-        return out
+    def pseudonyms(self, values: Sequence[str] | pa.Array) -> list[str]:
+        """Return the pseudonyms of `values`, in order."""
+        text = self._rows(values).tobytes().decode("ascii")
+        width = len(self._prefix) + PSEUDONYM_HEX_CHARS
+        return [text[i:i + width] for i in range(0, len(text), width)]
 
-    def digests(self, values: Iterable[str]) -> bytes:
-        """The pseudonym-length HMAC digests of `values`, concatenated (privacy.bulk)."""
-        template, out = self._template, []
-        append = out.append
-        for value in values:
-            mac = template.copy()
-            mac.update(value.encode())
-            append(mac.finalize()[:_DIGEST_BYTES])
-        return b"".join(out)
+    def pseudonyms_arrow(self, values: Sequence[str] | pa.Array) -> pa.StringArray:
+        """The same as an Arrow string array, built without a Python string per value
+        (what a bulk load into DuckDB wants)."""
+        rows = self._rows(values)
+        offsets = np.arange(0, rows.size + 1, rows.shape[1], dtype=np.int32)
+        return pa.StringArray.from_buffers(len(rows), pa.py_buffer(offsets),
+                                           pa.py_buffer(rows))
+
+    def _rows(self, values: Sequence[str] | pa.Array) -> np.ndarray:
+        """All pseudonyms as fixed-width ASCII rows: the prefix, then the tag in hex."""
+        tags = self._s2v.tags(values)
+        prefix = np.frombuffer(self._prefix.encode(), np.uint8)
+        rows = np.empty((len(tags), len(prefix) + PSEUDONYM_HEX_CHARS), np.uint8)
+        rows[:, :len(prefix)] = prefix
+        rows[:, len(prefix)::2] = _HEX_DIGITS[tags >> 4]
+        rows[:, len(prefix) + 1::2] = _HEX_DIGITS[tags & 0x0F]
+        return rows
 
     def __repr__(self) -> str:
         return f"Pseudonymiser(domain={self.domain!r}, key_version={self.key_version})"
+
+
+class PayloadHasher:
+    """A keyed HMAC-SHA256 of whole source payloads: proves what arrived without
+    revealing it. Payloads are long and never joined on, so HMAC rather than S2V."""
+
+    def __init__(self, keyring: KeyRing):
+        self._prefix = f"v{keyring.version}-"
+        # Keyed once; copy() per value avoids re-running the key schedule per row.
+        self._template = hmac.HMAC(keyring.derive("payload"), hashes.SHA256())
+
+    def hash(self, payload_text: str) -> str:
+        mac = self._template.copy()
+        mac.update(payload_text.encode())
+        return self._prefix + mac.finalize()[:PSEUDONYM_HEX_CHARS // 2].hex()
 
 
 def linkage_basis(identity: Mapping[str, object]) -> tuple[str, str] | None:
@@ -110,9 +137,9 @@ def require_version(pseudonym: str, version: int) -> None:
             "it predates a rotation; look it up in the vault's pseudonym lineage")
 
 
-def payload_hasher(keyring: KeyRing) -> Pseudonymiser:
-    """A keyed hash for whole source payloads: proves what arrived without revealing it."""
-    return Pseudonymiser(keyring, "payload")
+def payload_hasher(keyring: KeyRing) -> PayloadHasher:
+    """The keyed hash for whole source payloads under `keyring`."""
+    return PayloadHasher(keyring)
 
 
 def _fold(text: str) -> str:

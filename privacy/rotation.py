@@ -82,13 +82,13 @@ def _new_pseudonyms(values, internal: Pseudonymiser) -> dict[str, str]:
     identities: dict[str, dict[str, str]] = defaultdict(dict)
     for pseudonym, field, _source, value in values:
         identities[pseudonym].setdefault(field, value)
-    lineage = {}
-    for pseudonym, identity in identities.items():
+    bases = []
+    for identity in identities.values():
         basis = linkage_basis(identity)
         if basis is None:  # cannot happen for values the boundary stored; refuse loudly
             raise ValueError("a vault entry has neither a BSN nor the linkage combination")
-        lineage[pseudonym] = internal.pseudonym(basis[1])
-    return lineage
+        bases.append(basis[1])
+    return dict(zip(identities, internal.pseudonyms(bases), strict=True))
 
 
 def _rederive_domains(con: duckdb.DuckDBPyConnection, keys: KeyStore) -> None:

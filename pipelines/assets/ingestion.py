@@ -66,9 +66,9 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
             connector.close()
         boundary = Boundary(hub.keyring(), hub.vault(), manifest.source)
         split = boundary.split(
-            (IncomingRecord(allowed.identity,
+            [IncomingRecord(allowed.identity,
                             {**allowed.fields, "_missing_fields": allowed.missing_text}, raw)
-             for allowed, raw in extract.records), has_identity=bool(manifest.identity))
+             for allowed, raw in extract.records], has_identity=bool(manifest.identity))
         received_at = datetime.now(UTC).replace(tzinfo=None)
         batch_id = f"{manifest.table}-{received_at:%Y%m%dT%H%M%S}-{context.run_id[:8]}"
         with warehouse.connect(db) as con:

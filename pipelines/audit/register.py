@@ -37,7 +37,7 @@ SPECIAL = {"criminal": "GDPR art. 10", "health": "GDPR art. 9"}
 TRANSFERS = "none: no transfer to a third country or an international organisation"
 SECURITY_MEASURES = (
     "pseudonymisation at the boundary: identity is split off before landing and replaced "
-    "by a keyed pseudonym (HMAC-SHA256), one pseudonym domain per recipient",
+    "by a keyed pseudonym (AES-SIV synthetic IV), one pseudonym domain per recipient",
     "identity vault encrypted with AES-GCM, each value bound to pseudonym, field and source",
     "versioned master keys with rotation that keeps linkage history",
     "deliveries as sealed packages (Ed25519 signature, X25519+HKDF+AES-GCM encryption) for "

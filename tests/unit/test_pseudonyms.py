@@ -5,7 +5,7 @@ import pytest
 
 from privacy import KeyMaterialError, PseudonymError, Pseudonymiser, load_or_create_keyring
 from privacy.keys import load_keyring
-from privacy.pseudonyms import key_version_of, linkage_basis, require_version
+from privacy.pseudonyms import key_version_of, linkage_basis, payload_hasher, require_version
 
 
 def test_same_value_same_domain_gives_same_pseudonym(keyring):
@@ -88,3 +88,22 @@ def test_combination_never_links_a_different_birth_date_or_an_incomplete_identit
     person = {"surname": "Jansen", "given_name": "Anna", "birth_date": "1990-04-01"}
     assert linkage_basis(person) != linkage_basis({**person, "birth_date": "1990-04-02"})
     assert linkage_basis({"surname": "Jansen", "given_name": "Anna"}) is None
+
+
+def test_a_batch_gives_the_same_pseudonyms_as_one_by_one_in_order(keyring):
+    internal = Pseudonymiser(keyring, "internal")
+    values = [f"bsn:{100000000 + i}" for i in range(3_000)]
+    values += ["nbd:jansen|anna|1990-04-01", "v1-" + "ab" * 16]  # beyond one AES block
+    one_by_one = [internal.pseudonym(v) for v in values]
+    assert internal.pseudonyms(values) == one_by_one
+    assert internal.pseudonyms_arrow(values).to_pylist() == one_by_one
+    assert all(key_version_of(p) == 1 for p in one_by_one)
+
+
+def test_payload_hashes_are_keyed_and_never_person_pseudonyms(keyring, tmp_path):
+    payload = '{"bsn":"111222333"}'
+    assert payload_hasher(keyring).hash(payload) == payload_hasher(keyring).hash(payload)
+    assert payload_hasher(keyring).hash(payload) != Pseudonymiser(keyring, "payload").pseudonym(
+        payload)
+    other = load_or_create_keyring(tmp_path / "other")
+    assert payload_hasher(keyring).hash(payload) != payload_hasher(other).hash(payload)

@@ -1,4 +1,9 @@
-"""Re-keying into recipients' domains: the only place a pseudonym changes domain."""
+"""Re-keying into recipients' domains: the only place a pseudonym changes domain.
+
+A domain is named after its recipient: a probation organisation's code (RN, SVG, LJR),
+a municipality's CBS code (GM0363), `steering`; the privacy officer's is the audit
+domain of privacy.subject_refs.
+"""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from pipelines.delivery_transport import idempotency_key, to_endpoint, to_outbox
 from pipelines.handover_package import data_checksum, handover_files, handover_manifest
 from pipelines.resources import HubStorage
 from privacy import Recipient, append_entry, reidentify, seal_package
+from privacy.domains import rekey
 from privacy.purposes import load_purposes
 from privacy.sealing import load_or_create_recipient_key, load_or_create_signing_key
 from privacy.subject_refs import subject_refs
@@ -24,6 +25,10 @@ WARM_HANDOVER = AssetKey(["warm_handover"])
 SOURCE_DATASETS = ("dji.detentions", "probation.clients", "probation.orders",
                    "wijkteam.involvements", "care.episodes")
 IDENTITY_COLUMNS = ("bsn", "given_name", "surname", "birth_date")
+# The person in the municipality's own pseudonym domain: stable across its packages, so
+# it can match this week's handover to last week's without keying on the BSN, and
+# unlinkable to what probation organisations or other municipalities hold.
+PERSON_REF = "person_ref"
 HANDOVER_COLUMNS = (
     "handover_id", "event_type", "expected_date", "institution", "contact_point",
     "valid_id_status", "housing_status", "income_status", "debts_status", "care_status",
@@ -45,26 +50,29 @@ def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> M
             f"select municipality_code, person_pseudonym, {', '.join(HANDOVER_COLUMNS)} "  # noqa: S608
             "from main.warm_handover where handover_route = 'probation' "
             "order by municipality_code, expected_date, handover_id").df()
-    keys_dir = Path(hub.keys_dir)
+    keys_dir, keyring = Path(hub.keys_dir), hub.keyring()
     signing_key = load_or_create_signing_key(keys_dir)
     vault, log_path = hub.vault(), Path(hub.disclosure_log)
     as_of = dbt_vars()["as_of_date"]
     purpose = load_purposes()[PURPOSE]
     delivered, duplicates = {}, 0
+    columns = [*IDENTITY_COLUMNS, PERSON_REF, *HANDOVER_COLUMNS]
     for code, rows in frame.groupby("municipality_code", sort=True):
         recipient = Recipient("municipality", code)
+        persons = rows["person_pseudonym"].unique().tolist()
         identities = reidentify(vault, log_path, purpose=PURPOSE, recipient=recipient,
-                                pseudonyms=rows["person_pseudonym"].unique().tolist(),
-                                source_datasets=SOURCE_DATASETS, run_id=context.run_id)
+                                pseudonyms=persons, source_datasets=SOURCE_DATASETS,
+                                run_id=context.run_id)
+        refs = {person: ref for person, _, ref in rekey(keyring, [(p, code) for p in persons])}
         records = [
             [identities.get(r.person_pseudonym, {}).get(c) for c in IDENTITY_COLUMNS]
-            + [getattr(r, c) for c in HANDOVER_COLUMNS]
+            + [refs[r.person_pseudonym]] + [getattr(r, c) for c in HANDOVER_COLUMNS]
             for r in rows.itertuples(index=False)
         ]
-        files = handover_files([*IDENTITY_COLUMNS, *HANDOVER_COLUMNS], records)
+        files = handover_files(columns, records)
         manifest = handover_manifest(
             purpose=PURPOSE, legal_basis=purpose.legal_basis, as_of=as_of, rows=len(records),
-            run_id=context.run_id, key_version=hub.keyring().version,
+            run_id=context.run_id, key_version=keyring.version,
             source_datasets=SOURCE_DATASETS)
         blob = seal_package(files, manifest, recipient_id=code,
                             recipient_key=load_or_create_recipient_key(keys_dir, code).public_key(),
@@ -78,7 +86,7 @@ def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> M
         duplicates += where.duplicate
         append_entry(log_path, {
             "event": "delivery", "recipient": str(recipient), "purpose": PURPOSE,
-            "legal_basis": purpose.legal_basis, "fields": [*IDENTITY_COLUMNS, *HANDOVER_COLUMNS],
+            "legal_basis": purpose.legal_basis, "fields": columns,
             "persons": len(records), "source_datasets": list(SOURCE_DATASETS),
             "run_id": context.run_id, "package": name, "channel": where.where,
             "subject_refs": subject_refs(vault.keys, list(identities)),

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from privacy import read_log
+from privacy import key_version_of, read_log
 from tests.e2e.conftest import cli
 
 pytestmark = pytest.mark.e2e
@@ -34,6 +34,25 @@ def test_the_municipality_opens_its_package_and_csv_and_parquet_agree(demo_home,
     table = pq.read_table(tmp_path / "warm_handover.parquet").to_pylist()
     assert [r["handover_id"] for r in rows] == [r["handover_id"] for r in table]
     assert (tmp_path / "warm_handover.csv").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_package_refers_to_persons_in_the_municipalitys_own_domain(demo_home, tmp_path):
+    home, _, _ = demo_home
+    package = _a_package(home)
+    code = package.parent.name
+    cli(home, "extract", "open", str(package), "--key",
+        str(home / "keys" / "recipients" / f"{code}.key"), "--out", str(tmp_path))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "warm_handover.csv").read_text())))
+    ref_of = {}
+    for row in rows:  # one reference per person, whichever of their handovers it is on
+        assert ref_of.setdefault(row["bsn"], row["person_ref"]) == row["person_ref"]
+    assert len(set(ref_of.values())) == len(ref_of)
+    assert all(key_version_of(ref) == 1 for ref in ref_of.values())
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        held = {v for (v,) in con.execute(
+            "select person_pseudonym from landing.probation__clients union "
+            "select domain_pseudonym from privacy.domain_pseudonyms").fetchall()}
+    assert held and not held & set(ref_of.values())  # unlinkable to what others hold
 
 
 def test_an_altered_package_or_another_municipality_is_refused(demo_home, tmp_path):

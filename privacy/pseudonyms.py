@@ -1,8 +1,8 @@
 """Keyed pseudonyms: deterministic within a domain, unlinkable across domains.
 
 A pseudonym is the synthetic IV of AES-SIV (RFC 5297) of the value under the domain's
-key: the construction the issue allows besides HMAC-SHA256, chosen because a value of
-one AES block pseudonymises in bulk as a single cipher call (privacy.s2v).
+key rather than an HMAC-SHA256: a value of one AES block (a BSN basis) pseudonymises in
+bulk as a single cipher call (privacy.s2v).
 
 One domain per recipient (the hub's internal linkage domain, each probation
 organisation, each municipality, steering, the privacy officer). A recipient's
@@ -67,13 +67,14 @@ class Pseudonymiser:
         width = len(self._prefix) + PSEUDONYM_HEX_CHARS
         return [text[i:i + width] for i in range(0, len(text), width)]
 
-    def pseudonyms_arrow(self, values: Sequence[str] | pa.Array) -> pa.StringArray:
+    def pseudonyms_arrow(self, values: Sequence[str] | pa.Array) -> pa.Array:
         """The same as an Arrow string array, built without a Python string per value
-        (what a bulk load into DuckDB wants)."""
+        (what a bulk load into DuckDB wants); a large_string one past 2 GiB of text."""
         rows = self._rows(values)
-        offsets = np.arange(0, rows.size + 1, rows.shape[1], dtype=np.int32)
-        return pa.StringArray.from_buffers(len(rows), pa.py_buffer(offsets),
-                                           pa.py_buffer(rows))
+        large = rows.size >= 2**31
+        offsets = np.arange(0, rows.size + 1, rows.shape[1], dtype=np.int64 if large else np.int32)
+        kind = pa.LargeStringArray if large else pa.StringArray
+        return kind.from_buffers(len(rows), pa.py_buffer(offsets), pa.py_buffer(rows))
 
     def _rows(self, values: Sequence[str] | pa.Array) -> np.ndarray:
         """All pseudonyms as fixed-width ASCII rows: the prefix, then the tag in hex."""

@@ -56,8 +56,15 @@ def profiles() -> None:
 def show(org: str, client_pseudonym: str | None, limit: int) -> None:
     """Print the organisation's client profiles (pseudonymised)."""
     from pipelines.profile_reads import read_profiles
+    from privacy import PseudonymError
 
-    rows = read_profiles(Settings.from_env(), org, client_pseudonym, limit)
+    try:
+        rows = read_profiles(Settings.from_env(), org, client_pseudonym, limit)
+    except PseudonymError as refused:
+        raise click.ClickException(str(refused)) from None
+    if client_pseudonym and rows and rows[0]["client_pseudonym"] != client_pseudonym:
+        click.echo(f"{client_pseudonym} predates a key rotation; this client is now "
+                   f"{rows[0]['client_pseudonym']}", err=True)
     for row in rows:
         click.echo(json.dumps(row, default=str, sort_keys=True))
     click.echo(f"{len(rows)} profile(s) of {org} (this read is in the disclosure log)", err=True)

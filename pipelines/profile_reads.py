@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ketenbrug.settings import Settings
 from pipelines import warehouse
-from privacy import KeyStore, append_entry
+from privacy import KeyStore, PseudonymError, append_entry, key_version_of
 from privacy.purposes import load_purposes
+from privacy.rotation import current_domain_pseudonym
 from privacy.subject_refs import subject_refs
 
 PURPOSE = "justice_profile"
@@ -13,8 +14,15 @@ PURPOSE = "justice_profile"
 
 def read_profiles(settings: Settings, organisation: str, client_pseudonym: str | None = None,
                   limit: int = 20) -> list[dict]:
-    """The organisation's profiles (one client's if given); the read goes to the log."""
+    """The organisation's profiles (one client's if given); the read goes to the log.
+
+    A client pseudonym from before a key rotation is looked up under the client's
+    current one (the row shows it); one that is not a pseudonym of this organisation's
+    clients, then or now, is refused (PseudonymError) rather than answered with nothing.
+    """
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        if client_pseudonym:
+            client_pseudonym = _current(con, settings, organisation, client_pseudonym)
         rows = con.execute(
             "select p.*, d.person_pseudonym as _internal from main.client_profiles p "
             "join privacy.domain_pseudonyms d on d.domain_pseudonym = p.client_pseudonym "
@@ -31,3 +39,15 @@ def read_profiles(settings: Settings, organisation: str, client_pseudonym: str |
         "subject_refs": subject_refs(KeyStore(settings.keys_dir), internal),
     })
     return rows.to_dict("records")
+
+
+def _current(con, settings: Settings, organisation: str, client_pseudonym: str) -> str:
+    version = KeyStore(settings.keys_dir).current().version
+    if key_version_of(client_pseudonym) == version:
+        return client_pseudonym
+    current = current_domain_pseudonym(con, organisation, client_pseudonym)
+    if current is None:
+        raise PseudonymError(f"{client_pseudonym} is of key version "
+                             f"{key_version_of(client_pseudonym)} and was never the pseudonym "
+                             f"of a client of {organisation}; the hub is on version {version}")
+    return current

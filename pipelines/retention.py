@@ -18,6 +18,7 @@ from connectors import DatasetManifest, all_datasets
 from pipelines import warehouse
 from privacy import IdentityVault, KeyStore, append_entry
 from privacy.purposes import load_purposes
+from privacy.rotation import DOMAIN_TABLE, FORMER_TABLE
 
 _PERIOD = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?")
 _PACKAGE_DATE = re.compile(r"_(\d{4}-\d{2}-\d{2})\.kbpkg$")
@@ -53,9 +54,10 @@ def apply_retention(warehouse_path: Path, vault_path: Path, keys_dir: Path, outb
             result.records_removed[f"{manifest.source}.{manifest.name}"] = _purge_dataset(
                 con, manifest, cutoff(as_of, manifest.retention))
         still_referred = {p for (p,) in con.execute(_referenced_pseudonyms_sql()).fetchall()}
-        if _has_domain_table(con):
-            con.execute("delete from privacy.domain_pseudonyms where person_pseudonym not in "
-                        f"({_referenced_pseudonyms_sql()})")
+        for table in (DOMAIN_TABLE, FORMER_TABLE):
+            if warehouse.table_exists(con, table):
+                con.execute(f"delete from {table} where person_pseudonym not in "  # noqa: S608
+                            f"({_referenced_pseudonyms_sql()})")
     if vault_path.exists():
         vault = IdentityVault(vault_path, KeyStore(keys_dir))
         orphans = sorted(vault.pseudonyms() - still_referred)
@@ -88,12 +90,6 @@ def _referenced_pseudonyms_sql() -> str:
     tables = [m.table for m in all_datasets() if m.identity]
     return " union ".join(f"select person_pseudonym from landing.{t} "
                           "where person_pseudonym is not null" for t in tables)
-
-
-def _has_domain_table(con) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables where "
-                            "table_schema = 'privacy' and table_name = 'domain_pseudonyms'"
-                            ).fetchone()[0])
 
 
 def _purge_packages(outbox: Path, before: date) -> int:

@@ -86,9 +86,8 @@ def _warehouse_rows(settings: Settings, pseudonyms: set[str]) -> tuple[dict, lis
                                "person_pseudonym in (select p from subject)").df()
             if not rows.empty:
                 records[f"{schema}.{table}"] = rows.to_dict("records")
-        has_profiles = con.execute("select count(*) from information_schema.tables where "
-                                   "table_name = 'client_profiles'").fetchone()[0]
-        if has_profiles and "privacy.domain_pseudonyms" in records:
+        if ("privacy.domain_pseudonyms" in records
+                and warehouse.table_exists(con, "main.client_profiles")):
             profiles = con.execute(
                 "select p.* from main.client_profiles p join privacy.domain_pseudonyms d "
                 "on d.domain_pseudonym = p.client_pseudonym and d.domain = p.organisation "

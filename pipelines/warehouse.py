@@ -64,6 +64,14 @@ def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDB
         con.close()
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    """Whether `schema.table` exists (tables a later step or a rotation creates)."""
+    schema, table = qualified.split(".")
+    return bool(con.execute("select count(*) from information_schema.tables "
+                            "where table_schema = ? and table_name = ?",
+                            [schema, table]).fetchone()[0])
+
+
 def _ident(name: str) -> str:
     if not _IDENTIFIER.fullmatch(name):
         raise ValueError(f"refusing identifier {name!r}")

@@ -7,8 +7,9 @@ Steps, each one transaction, each safe to run again after a crash:
    combination), every value is resealed under the new key, and old → new is kept in
    the vault's pseudonym lineage;
 3. the warehouse is relinked: every table holding `person_pseudonym` moves to the new
-   pseudonyms, and recipients' domain pseudonyms are re-derived. Marts built from them
-   are rebuilt by the next hub run.
+   pseudonyms, and recipients' domain pseudonyms are re-derived, the ones they replace
+   kept as former pseudonyms so a recipient's older references still resolve. Marts
+   built from them are rebuilt by the next hub run.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from privacy.pseudonyms import INTERNAL_DOMAIN, Pseudonymiser, linkage_basis
 from privacy.vault import IdentityVault
 
 DOMAIN_TABLE = "privacy.domain_pseudonyms"
+# (person_pseudonym, domain, former_domain_pseudonym): what a recipient knew a person as
+# before a rotation. Holding person_pseudonym, it is relinked by later rotations and
+# purged by retention like every other table of persons.
+FORMER_TABLE = "privacy.former_domain_pseudonyms"
 
 
 @dataclass(frozen=True)
@@ -92,19 +97,41 @@ def _new_pseudonyms(values, internal: Pseudonymiser) -> dict[str, str]:
 
 
 def _rederive_domains(con: duckdb.DuckDBPyConnection, keys: KeyStore) -> None:
-    exists = con.execute("select count(*) from information_schema.tables where "
-                         "table_schema = 'privacy' and table_name = 'domain_pseudonyms'"
-                         ).fetchone()[0]
-    if not exists:
+    if not _has_table(con, DOMAIN_TABLE):
         return
     pairs = con.execute(f"select distinct person_pseudonym, domain from {DOMAIN_TABLE}").fetchall()  # noqa: S608
     rows = rekey(keys.current(), pairs)
     con.register("rekeyed", pa.table({"person_pseudonym": [r[0] for r in rows],
                                       "domain": [r[1] for r in rows],
                                       "domain_pseudonym": [r[2] for r in rows]}))
+    con.execute(f"create table if not exists {FORMER_TABLE} (person_pseudonym varchar, "
+                "domain varchar, former_domain_pseudonym varchar)")
+    con.execute(f"insert into {FORMER_TABLE} select d.person_pseudonym, d.domain, "  # noqa: S608
+                f"d.domain_pseudonym from {DOMAIN_TABLE} d join rekeyed r "
+                "using (person_pseudonym, domain) "
+                "where d.domain_pseudonym <> r.domain_pseudonym and not exists (select 1 "
+                f"from {FORMER_TABLE} f where f.domain = d.domain "
+                "and f.former_domain_pseudonym = d.domain_pseudonym)")
     con.execute(f"delete from {DOMAIN_TABLE}")  # noqa: S608
     con.execute(f"insert into {DOMAIN_TABLE} select person_pseudonym, domain, "  # noqa: S608
                 "domain_pseudonym from rekeyed")
+
+
+def current_domain_pseudonym(con: duckdb.DuckDBPyConnection, domain: str,
+                             former: str) -> str | None:
+    """The person's pseudonym in `domain` now, for one they had there before a rotation."""
+    found = con.execute(
+        f"select d.domain_pseudonym from {FORMER_TABLE} f join {DOMAIN_TABLE} d "  # noqa: S608
+        "using (person_pseudonym, domain) where f.domain = ? and f.former_domain_pseudonym = ?",
+        [domain, former]).fetchone() if _has_table(con, FORMER_TABLE) else None
+    return found[0] if found else None
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, table = qualified.split(".")
+    return bool(con.execute("select count(*) from information_schema.tables "
+                            "where table_schema = ? and table_name = ?",
+                            [schema, table]).fetchone()[0])
 
 
 def _tables_with_pseudonyms(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from privacy import key_version_of, read_log
-from tests.e2e.conftest import cli
+from tests.e2e.conftest import CLIENTS, SEED, cli
 
 pytestmark = pytest.mark.e2e
 
@@ -135,6 +135,29 @@ def test_a_profile_read_shows_only_own_clients_and_is_logged(demo_home):
     entry = read_log(home / "audit" / "disclosures.jsonl")[-1]
     assert (entry["event"], entry["recipient"], entry["persons"]) == (
         "profile_read", "probation_organisation:SVG", len(rows))
+
+
+def test_after_a_key_rotation_an_officer_still_finds_a_client_by_the_old_pseudonym(
+        demo_home, tmp_path):
+    home, _, _ = demo_home
+    copy = tmp_path / "hub"
+    shutil.copytree(home, copy, ignore=shutil.ignore_patterns("dagster_home"))
+    before = json.loads(cli(copy, "profiles", "show", "--org", "RN", "--limit", "1").stdout)
+    assert cli(copy, "keys", "rotate").returncode == 0
+    rebuilt = cli(copy, "demo", "--clients", str(CLIENTS), "--seed", str(SEED))
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+
+    done = cli(copy, "profiles", "show", "--org", "RN", "--client", before["client_pseudonym"])
+    assert done.returncode == 0, done.stderr
+    (after,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert key_version_of(after.pop("client_pseudonym")) == 2
+    assert "predates a key rotation" in done.stderr
+    assert after == {k: v for k, v in before.items() if k != "client_pseudonym"}
+
+    elsewhere = cli(copy, "profiles", "show", "--org", "SVG", "--client",
+                    before["client_pseudonym"])
+    assert elsewhere.returncode == 1 and "never the pseudonym of a client of SVG" in (
+        elsewhere.stderr)
 
 
 def test_retention_removes_exactly_what_is_due(demo_home, tmp_path):

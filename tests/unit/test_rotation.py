@@ -15,6 +15,8 @@ from privacy import (
     rotate_keys,
 )
 from privacy.boundary import Boundary, IncomingRecord
+from privacy.domains import rekey
+from privacy.rotation import current_domain_pseudonym
 
 PEOPLE = [
     {"bsn": "111222333", "given_name": "Anna", "surname": "Jansen", "birth_date": "1980-01-02"},
@@ -96,3 +98,25 @@ def test_a_vault_value_under_a_missing_key_version_is_a_clear_error(hub, tmp_pat
         con.execute("update identity_fields set key_version = 9")
     with pytest.raises(VaultError, match="needs key version 9"):
         vault.fetch(["p1"], ["bsn"])
+
+
+def test_recipients_former_pseudonyms_resolve_to_the_current_ones_across_rotations(hub):
+    keys, vault_path, warehouse_path = hub
+    rows = _land(keys, vault_path, warehouse_path, "dji", PEOPLE)
+    first = rekey(keys.current(), [(r["person_pseudonym"], "RN") for r in rows])
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.execute("create schema privacy")
+        con.execute("create table privacy.domain_pseudonyms (person_pseudonym varchar, "
+                    "domain varchar, domain_pseudonym varchar)")
+        con.executemany("insert into privacy.domain_pseudonyms values (?, ?, ?)", first)
+
+    rotate_keys(keys, vault_path, warehouse_path)
+    rotate_keys(keys, vault_path, warehouse_path)  # twice: version 1 must still resolve
+
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        resolved = [current_domain_pseudonym(con, "RN", former) for _, _, former in first]
+        assert current_domain_pseudonym(con, "SVG", first[0][2]) is None  # not SVG's client
+    internal = Pseudonymiser(keys.current(), INTERNAL_DOMAIN)
+    assert resolved == [Pseudonymiser(keys.current(), "RN").pseudonym(
+        internal.pseudonym(linkage_basis(person)[1])) for person in PEOPLE]
+    assert {key_version_of(p) for p in resolved} == {3}

@@ -42,12 +42,12 @@ def read_profiles(settings: Settings, organisation: str, client_pseudonym: str |
 
 
 def _current(con, settings: Settings, organisation: str, client_pseudonym: str) -> str:
-    version = KeyStore(settings.keys_dir).current().version
-    if key_version_of(client_pseudonym) == version:
+    given, version = key_version_of(client_pseudonym), KeyStore(settings.keys_dir).current().version
+    if given == version:
         return client_pseudonym
     current = current_domain_pseudonym(con, organisation, client_pseudonym)
     if current is None:
-        raise PseudonymError(f"{client_pseudonym} is of key version "
-                             f"{key_version_of(client_pseudonym)} and was never the pseudonym "
-                             f"of a client of {organisation}; the hub is on version {version}")
+        raise PseudonymError(f"{client_pseudonym} is of key version {given} and was never the "
+                             f"pseudonym of a client of {organisation}; the hub is on version "
+                             f"{version}")
     return current

@@ -120,10 +120,12 @@ def _rederive_domains(con: duckdb.DuckDBPyConnection, keys: KeyStore) -> None:
 def current_domain_pseudonym(con: duckdb.DuckDBPyConnection, domain: str,
                              former: str) -> str | None:
     """The person's pseudonym in `domain` now, for one they had there before a rotation."""
+    if not _has_table(con, FORMER_TABLE):  # no rotation yet
+        return None
     found = con.execute(
         f"select d.domain_pseudonym from {FORMER_TABLE} f join {DOMAIN_TABLE} d "  # noqa: S608
         "using (person_pseudonym, domain) where f.domain = ? and f.former_domain_pseudonym = ?",
-        [domain, former]).fetchone() if _has_table(con, FORMER_TABLE) else None
+        [domain, former]).fetchone()
     return found[0] if found else None
 
 

@@ -20,11 +20,17 @@ from pathlib import Path
 
 from great_expectations import expectations as gxe
 
-from connectors.manifest import load_manifest
-from contracts.gx_sql import validate_batch_sql
-from contracts.gx_suite import AS_TIME, KEY_COLUMN, MAX_KEYS_REPORTED, compile_suite, validate_batch
-from contracts.odcs import load_contract
-from pipelines import warehouse
+from ketenbrug import warehouse
+from ketenbrug.connectors.manifest import load_manifest
+from ketenbrug.contracts.gx_sql import validate_batch_sql
+from ketenbrug.contracts.gx_suite import (
+    AS_TIME,
+    KEY_COLUMN,
+    MAX_KEYS_REPORTED,
+    compile_suite,
+    validate_batch,
+)
+from ketenbrug.contracts.odcs import load_contract
 
 BATCH = "probation__orders-20260101T000000-bench000"
 CLEAN = "probation__orders-20260102T000000-bench000"

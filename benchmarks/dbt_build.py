@@ -45,9 +45,9 @@ def land(home: Path, clients: int, seed: int = SEED) -> dict:
     os.environ["KETENBRUG_HOME"] = str(home)
     for var in _OVERRIDES:
         os.environ.pop(var, None)
-    from ketenbrug.hub import prepare_environment
-    from ketenbrug.settings import Settings
-    from simulators import WorldServer, generate_world
+    from ketenbrug.cli.run import prepare_environment
+    from ketenbrug.config import Settings
+    from ketenbrug.simulators import WorldServer, generate_world
 
     settings, figures = Settings.from_env(), {}
     started = time.perf_counter()
@@ -58,8 +58,8 @@ def land(home: Path, clients: int, seed: int = SEED) -> dict:
                             as_of_date=world.today.isoformat())
         from dagster import AssetKey
 
-        from pipelines.assets.ingestion import LANDING_ASSETS
-        from pipelines.definitions import defs
+        from ketenbrug.pipelines.assets.landing import LANDING_ASSETS
+        from ketenbrug.pipelines.definitions import defs
 
         selection = [key for asset in LANDING_ASSETS for key in asset.keys]
         selection.append(AssetKey(["privacy", "domain_pseudonyms"]))

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 from cryptography.hazmat.primitives import hashes, hmac
 
-from privacy import IdentityRecord, IdentityVault, KeyStore, Pseudonymiser, rotate_keys
+from ketenbrug.privacy import IdentityRecord, IdentityVault, KeyStore, Pseudonymiser, rotate_keys
 
 # A synthetic identity shape: the fields a source hands the vault (values made up per row).
 _IDENTITY = {"bsn": "1", "surname": "Achternaam", "given_name": "Voornaam",

@@ -72,7 +72,7 @@ def _pull_episodes(server) -> int:
 def measure(clients: int) -> dict:
     """Return the figures for one world of `clients` clients (run in a fresh process)."""
     sys.path.insert(0, str(ROOT))
-    from simulators import WorldServer, generate_world
+    from ketenbrug.simulators import WorldServer, generate_world
 
     figures: dict = {"clients": clients}
     world = _timed(figures, "generate_s", lambda: generate_world(clients, seed=1, today=TODAY))

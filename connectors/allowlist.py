@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from connectors.manifest import DatasetManifest
+from ketenbrug.connectors.manifest import DatasetManifest
 
 _LIST_INDEX = re.compile(r"\.\d+")
 _ABSENT = object()

@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from connectors.allowlist import Allowed, apply_allowlist
-from connectors.http import HttpSettings, SourceError, build_session, get_json
-from connectors.manifest import DatasetManifest, load_manifest
+from ketenbrug.connectors.allowlist import Allowed, apply_allowlist
+from ketenbrug.connectors.http import HttpSettings, SourceError, build_session, get_json
+from ketenbrug.connectors.manifest import DatasetManifest, load_manifest
 
 
 @dataclass

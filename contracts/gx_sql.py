@@ -56,7 +56,7 @@ from great_expectations.expectations.metrics.map_metric_provider import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine.cursor import FullyBufferedCursorFetchStrategy
 
-from contracts.gx_suite import (
+from ketenbrug.contracts.gx_suite import (
     AS_TIME,
     KEY_COLUMN,
     MAX_KEYS_REPORTED,
@@ -65,7 +65,7 @@ from contracts.gx_suite import (
     compile_suite,
     rule_raised,
 )
-from contracts.odcs import Contract
+from ketenbrug.contracts.odcs import Contract
 
 LANDING_SCHEMA = "landing"
 BATCH_COLUMN = "_batch_id"

@@ -16,7 +16,7 @@ import pandas as pd
 from great_expectations import expectations as gxe
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from contracts.odcs import Contract
+from ketenbrug.contracts.odcs import Contract
 
 KEY_COLUMN = "_record_key"
 AS_TIME = "__as_time"

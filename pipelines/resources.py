@@ -6,9 +6,9 @@ from pathlib import Path
 
 from dagster import ConfigurableResource, EnvVar
 
-from connectors import CONNECTORS, SOURCES, HttpSettings, SourceConnector
-from ketenbrug.settings import source_env
-from privacy import IdentityVault, KeyRing, KeyStore
+from ketenbrug.config import source_env
+from ketenbrug.connectors import CONNECTORS, SOURCES, HttpSettings, SourceConnector
+from ketenbrug.privacy import IdentityVault, KeyRing, KeyStore
 
 
 class HubStorage(ConfigurableResource):

@@ -18,10 +18,10 @@ from dagster import (
     sensor,
 )
 
-from connectors import SOURCES, all_datasets, load_manifest
-from pipelines import warehouse
-from pipelines.assets.ingestion import landing_key
-from pipelines.resources import HubStorage, SourceSystem
+from ketenbrug import warehouse
+from ketenbrug.connectors import SOURCES, all_datasets, load_manifest
+from ketenbrug.pipelines.assets.landing import landing_key
+from ketenbrug.pipelines.resources import HubStorage, SourceSystem
 
 # Cron per source (Europe/Amsterdam): after each source's own nightly processing.
 PULL_SCHEDULES = {

@@ -3,10 +3,10 @@
 Knows nothing of Dagster; `pipelines/` wires it in.
 """
 
-from privacy.bsn import is_valid_bsn
-from privacy.disclosure_log import append_entry, read_log, verify_log
-from privacy.keys import KeyMaterialError, KeyRing, KeyStore, load_or_create_keyring
-from privacy.pseudonyms import (
+from ketenbrug.privacy.bsn import is_valid_bsn
+from ketenbrug.privacy.disclosure_log import append_entry, read_log, verify_log
+from ketenbrug.privacy.keys import KeyMaterialError, KeyRing, KeyStore, load_or_create_keyring
+from ketenbrug.privacy.pseudonyms import (
     INTERNAL_DOMAIN,
     PseudonymError,
     Pseudonymiser,
@@ -14,10 +14,10 @@ from privacy.pseudonyms import (
     linkage_basis,
     payload_hasher,
 )
-from privacy.reidentify import NotPermitted, Recipient, reidentify
-from privacy.rotation import RotationReport, rotate_keys
-from privacy.sealing import PackageError, open_package, seal_package
-from privacy.vault import IdentityRecord, IdentityVault, VaultError
+from ketenbrug.privacy.reidentify import NotPermitted, Recipient, reidentify
+from ketenbrug.privacy.rotation import RotationReport, rotate_keys
+from ketenbrug.privacy.sealing import PackageError, open_package, seal_package
+from ketenbrug.privacy.vault import IdentityRecord, IdentityVault, VaultError
 
 __all__ = [
     "INTERNAL_DOMAIN", "IdentityRecord", "IdentityVault", "KeyMaterialError", "KeyRing",

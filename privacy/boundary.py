@@ -12,11 +12,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from privacy.bsn import is_valid_bsn
-from privacy.identity_checks import identity_issues
-from privacy.keys import KeyRing
-from privacy.pseudonyms import INTERNAL_DOMAIN, Pseudonymiser, linkage_basis, payload_hasher
-from privacy.vault import IdentityRecord, IdentityVault
+from ketenbrug.privacy.bsn import is_valid_bsn
+from ketenbrug.privacy.identity_checks import identity_issues
+from ketenbrug.privacy.keys import KeyRing
+from ketenbrug.privacy.pseudonyms import (
+    INTERNAL_DOMAIN,
+    Pseudonymiser,
+    linkage_basis,
+    payload_hasher,
+)
+from ketenbrug.privacy.vault import IdentityRecord, IdentityVault
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from privacy.keys import KeyRing
-from privacy.pseudonyms import Pseudonymiser, require_version
+from ketenbrug.privacy.keys import KeyRing
+from ketenbrug.privacy.pseudonyms import Pseudonymiser, require_version
 
 STEERING_DOMAIN = "steering"
+# (person_pseudonym, domain, domain_pseudonym): each person in each recipient's domain.
+DOMAIN_TABLE = "privacy.domain_pseudonyms"
+# (person_pseudonym, domain, former_domain_pseudonym): what a recipient knew a person as
+# before a rotation. Holding person_pseudonym, it is relinked by later rotations and
+# purged by retention like every other table of persons.
+FORMER_TABLE = "privacy.former_domain_pseudonyms"
 
 
 def rekey(keyring: KeyRing, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str, str]]:

@@ -22,8 +22,8 @@ import numpy as np
 import pyarrow as pa
 from cryptography.hazmat.primitives import hashes, hmac
 
-from privacy.keys import KeyRing
-from privacy.s2v import KEY_BYTES, S2V
+from ketenbrug.privacy.keys import KeyRing
+from ketenbrug.privacy.s2v import KEY_BYTES, S2V
 
 INTERNAL_DOMAIN = "internal"
 PSEUDONYM_HEX_CHARS = 32  # 128 bits: collision-free at national scale

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from privacy.disclosure_log import append_entry
-from privacy.pseudonyms import require_version
-from privacy.purposes import load_purposes
-from privacy.subject_refs import subject_refs
-from privacy.vault import IdentityVault
+from ketenbrug.contracts.registers import load_purposes
+from ketenbrug.privacy.disclosure_log import append_entry
+from ketenbrug.privacy.pseudonyms import require_version
+from ketenbrug.privacy.subject_refs import subject_refs
+from ketenbrug.privacy.vault import IdentityVault
 
 # Where sources disagree on a name, the prison service's registration is the
 # best-verified (identity checked at admission), then probation, then the rest.

@@ -21,16 +21,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from privacy.domains import rekey
-from privacy.keys import KeyStore
-from privacy.pseudonyms import INTERNAL_DOMAIN, Pseudonymiser, linkage_basis
-from privacy.vault import IdentityVault
-
-DOMAIN_TABLE = "privacy.domain_pseudonyms"
-# (person_pseudonym, domain, former_domain_pseudonym): what a recipient knew a person as
-# before a rotation. Holding person_pseudonym, it is relinked by later rotations and
-# purged by retention like every other table of persons.
-FORMER_TABLE = "privacy.former_domain_pseudonyms"
+from ketenbrug.privacy.domains import DOMAIN_TABLE, FORMER_TABLE, rekey
+from ketenbrug.privacy.keys import KeyStore
+from ketenbrug.privacy.pseudonyms import INTERNAL_DOMAIN, Pseudonymiser, linkage_basis
+from ketenbrug.privacy.vault import IdentityVault
 
 
 @dataclass(frozen=True)

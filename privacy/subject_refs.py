@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from privacy.keys import KeyStore
-from privacy.pseudonyms import Pseudonymiser, key_version_of
+from ketenbrug.privacy.keys import KeyStore
+from ketenbrug.privacy.pseudonyms import Pseudonymiser, key_version_of
 
 AUDIT_DOMAIN = "audit"
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from privacy.keys import KeyMaterialError, KeyStore
+from ketenbrug.privacy.keys import KeyMaterialError, KeyStore
 
 _SCHEMA = """
 create table if not exists identity_fields (

@@ -10,11 +10,11 @@
 The HTTP contract, the fault grammar and the control API are in simulators/API.md.
 """
 
-from simulators.bsn import is_valid_bsn
-from simulators.faults import Fault, FaultSpec
-from simulators.ground_truth import read_ground_truth, write_ground_truth
-from simulators.population import World, generate_world
-from simulators.server import WorldServer
+from ketenbrug.simulators.bsn import is_valid_bsn
+from ketenbrug.simulators.faults import Fault, FaultSpec
+from ketenbrug.simulators.ground_truth import read_ground_truth, write_ground_truth
+from ketenbrug.simulators.population import World, generate_world
+from ketenbrug.simulators.server import WorldServer
 
 __all__ = [
     "Fault", "FaultSpec", "World", "WorldServer", "generate_world", "is_valid_bsn",

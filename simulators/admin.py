@@ -11,12 +11,12 @@ from secrets import compare_digest
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from simulators.app import Reply
-from simulators.paging import ApiError, int_param
-from simulators.server import _Handler
+from ketenbrug.simulators.app import Reply
+from ketenbrug.simulators.paging import ApiError, int_param
+from ketenbrug.simulators.server import _Handler
 
 if TYPE_CHECKING:
-    from simulators.server import WorldServer
+    from ketenbrug.simulators.server import WorldServer
 
 # A fault spec is short; anything longer is refused before it is read.
 _MAX_BODY = 64 * 1024

@@ -7,8 +7,8 @@ from secrets import compare_digest
 from typing import Any
 from urllib.parse import parse_qs
 
-from simulators.faults import Fault, TransportFaults
-from simulators.paging import ApiError
+from ketenbrug.simulators.faults import Fault, TransportFaults
+from ketenbrug.simulators.paging import ApiError
 
 JSON = "application/json"
 # Transport faults that replace the answer outright, and those the HTTP layer carries out.

@@ -6,10 +6,10 @@ import random
 from datetime import date
 from typing import Any
 
-from simulators import texts
-from simulators.clock import Clock
-from simulators.common import Weighted, between, pick
-from simulators.names import CARE_PROVIDERS
+from ketenbrug.simulators import texts
+from ketenbrug.simulators.clock import Clock
+from ketenbrug.simulators.common import Weighted, between, pick
+from ketenbrug.simulators.names import CARE_PROVIDERS
 
 Record = dict[str, Any]
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from simulators.common import BASIC_CONDITIONS, CONDITION_STATUSES, between, pick
+from ketenbrug.simulators.common import BASIC_CONDITIONS, CONDITION_STATUSES, between, pick
 
 if TYPE_CHECKING:
-    from simulators.timeline import Day
+    from ketenbrug.simulators.timeline import Day
 
 Record = dict[str, Any]
 _RISC_LEVELS = ("low", "medium", "high")

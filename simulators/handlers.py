@@ -11,9 +11,9 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
-from simulators.app import App, Reply
-from simulators.common import ORGANISATIONS
-from simulators.paging import (
+from ketenbrug.simulators.app import App, Reply
+from ketenbrug.simulators.common import ORGANISATIONS
+from ketenbrug.simulators.paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     PAGE_PARAMS,
@@ -27,8 +27,8 @@ from simulators.paging import (
     record_keys,
     repeated,
 )
-from simulators.population import World
-from simulators.reference import municipalities
+from ketenbrug.simulators.population import World
+from ketenbrug.simulators.reference import municipalities
 
 FHIR_JSON = "application/fhir+json"
 

@@ -10,12 +10,12 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from simulators import care, justice, social
-from simulators.bsn import invalidated_bsn, random_bsn
-from simulators.clock import Clock
-from simulators.common import between, pick
-from simulators.names import GIVEN_NAMES, POSTCODE_LETTERS, STREETS, SURNAMES
-from simulators.reference import municipalities
+from ketenbrug.simulators import care, justice, social
+from ketenbrug.simulators.bsn import invalidated_bsn, random_bsn
+from ketenbrug.simulators.clock import Clock
+from ketenbrug.simulators.common import between, pick
+from ketenbrug.simulators.names import GIVEN_NAMES, POSTCODE_LETTERS, STREETS, SURNAMES
+from ketenbrug.simulators.reference import municipalities
 
 Record = dict[str, Any]
 
@@ -54,13 +54,13 @@ class World:
 
         See simulators/timeline.py. Refuses (ValueError) fewer than one day.
         """
-        from simulators.timeline import advance
+        from ketenbrug.simulators.timeline import advance
 
         return advance(self, days, seed)
 
     def write_ground_truth(self, path: str | Path) -> Path:
         """Write the persons as JSON lines (or CSV when `path` ends in .csv); return the path."""
-        from simulators.ground_truth import write_ground_truth
+        from ketenbrug.simulators.ground_truth import write_ground_truth
 
         return write_ground_truth(self.persons, path)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
-# The project's reference folder, next to this package; fixed, never from the environment.
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
+# The hub's reference folder, a resource of the package; fixed, never from the environment.
+REFERENCE_DIR = Path(str(resources.files("ketenbrug") / "reference"))
 
 
 class Municipality(NamedTuple):

@@ -12,11 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from simulators.app import App, Reply
-from simulators.faults import FaultSpec, TransportFaults
-from simulators.handlers import APPS, served_data
-from simulators.population import World
-from simulators.tampering import tamper
+from ketenbrug.simulators.app import App, Reply
+from ketenbrug.simulators.faults import FaultSpec, TransportFaults
+from ketenbrug.simulators.handlers import APPS, served_data
+from ketenbrug.simulators.population import World
+from ketenbrug.simulators.tampering import tamper
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -137,7 +137,7 @@ class WorldServer:
             for slug, (server, _) in self._servers.items():
                 self._servers[slug] = (server, _serve(server, f"simulator-{slug}"))
             if self._admin:
-                from simulators.admin import AdminApp, AdminHandler
+                from ketenbrug.simulators.admin import AdminApp, AdminHandler
 
                 self.admin_token = secrets.token_urlsafe(24)
                 server = _Server((self.host, 0), AdminApp(self), AdminHandler)

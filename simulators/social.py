@@ -6,9 +6,9 @@ import random
 from datetime import date
 from typing import Any
 
-from simulators import texts
-from simulators.clock import Clock
-from simulators.common import (
+from ketenbrug.simulators import texts
+from ketenbrug.simulators.clock import Clock
+from ketenbrug.simulators.common import (
     BASIC_CONDITIONS,
     CONDITION_STATUSES,
     ORGANISATION,
@@ -18,8 +18,8 @@ from simulators.common import (
     pick,
     slug,
 )
-from simulators.names import GIVEN_NAMES, SURNAMES
-from simulators.reference import municipalities
+from ketenbrug.simulators.names import GIVEN_NAMES, SURNAMES
+from ketenbrug.simulators.reference import municipalities
 
 Record = dict[str, Any]
 

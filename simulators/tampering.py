@@ -12,8 +12,8 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from simulators.bsn import invalidated_bsn
-from simulators.faults import Fault
+from ketenbrug.simulators.bsn import invalidated_bsn
+from ketenbrug.simulators.faults import Fault
 
 Record = dict[str, Any]
 Path = tuple[str, ...]

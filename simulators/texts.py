@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from simulators.common import between, pick
+from ketenbrug.simulators.common import between, pick
 
 # fmt: off
 _TOPICS = (

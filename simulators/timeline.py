@@ -14,16 +14,16 @@ from collections import Counter
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from simulators import texts
-from simulators.care import CARE_SHARE, new_episode
-from simulators.common import BASIC_CONDITIONS, between, pick
-from simulators.corrections import correct
-from simulators.justice import SHORT_DETENTION_SHARE, new_order
-from simulators.reference import prisons
-from simulators.social import new_involvement
+from ketenbrug.simulators import texts
+from ketenbrug.simulators.care import CARE_SHARE, new_episode
+from ketenbrug.simulators.common import BASIC_CONDITIONS, between, pick
+from ketenbrug.simulators.corrections import correct
+from ketenbrug.simulators.justice import SHORT_DETENTION_SHARE, new_order
+from ketenbrug.simulators.reference import prisons
+from ketenbrug.simulators.social import new_involvement
 
 if TYPE_CHECKING:
-    from simulators.population import World
+    from ketenbrug.simulators.population import World
 
 Record = dict[str, Any]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from privacy import IdentityVault, KeyStore, load_or_create_keyring
+from ketenbrug.privacy import IdentityVault, KeyStore, load_or_create_keyring
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from connectors.base import SourceConnector
-from connectors.manifest import DatasetManifest
+from ketenbrug.connectors.base import SourceConnector
+from ketenbrug.connectors.manifest import DatasetManifest
 
 PAGE_SIZE = 100
 BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"

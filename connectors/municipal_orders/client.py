@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from connectors.base import SourceConnector, page_numbers
-from connectors.manifest import DatasetManifest
+from ketenbrug.connectors.base import SourceConnector, page_numbers
+from ketenbrug.connectors.manifest import DatasetManifest
 
 PAGE_SIZE = 200
 

@@ -1,83 +1,16 @@
-"""Delivery of billing statements: one per municipality and month, as CSV and JSON, with a
-manifest (row count and SHA-256 per file) under outbox/<CBS code>/billing/.
+"""Delivery of billing statements as a Dagster asset; what is delivered, and how, is
+ketenbrug.delivery.billing's."""
 
-Statements hold agreements, hours and amounts - no personal data - so they are not
-sealed and nothing is re-identified; each municipality's delivery is still written to the
-disclosure log. Amounts are whole cents as billing_statements computed them (rounded
-once per line, halves away from zero); a statement's total is the plain sum of its
-lines, never rounded again.
-"""
-
-import hashlib
-import json
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from pipelines import warehouse
-from pipelines.assets.dbt import dbt_vars
-from pipelines.resources import HubStorage
-from privacy import Recipient, append_entry
-from privacy.csv_safe import to_csv
-from privacy.purposes import load_purposes
+from ketenbrug.contracts.registers import load_purposes
+from ketenbrug.delivery.billing import FUNDING_STREAM, PURPOSE, deliver_billing_statements
+from ketenbrug.pipelines.assets.dbt import dbt_vars
+from ketenbrug.pipelines.resources import HubStorage
 
-PURPOSE = "municipal_billing"
-FUNDING_STREAM = "municipal"
 BILLING_STATEMENTS = AssetKey(["billing_statements"])
-SOURCE_DATASETS = ("municipal_orders.agreements", "municipal_orders.bookings")
-STATEMENT_COLUMNS = (
-    "statement_line_id", "municipality_code", "agreement_id", "organisation",
-    "billing_month_date", "hours_booked", "outside_period_hours", "over_cap_hours",
-    "billable_hours", "tariff_cents_per_hour", "amount_cents", "cap_hours",
-    "cumulative_hours", "cap_used_pct", "is_outside_period", "is_over_cap",
-)
-HOUR_TOTALS = ("hours_booked", "outside_period_hours", "over_cap_hours", "billable_hours")
-ROUNDING_RULE = ("amount_cents per line = billable_hours x tariff_cents_per_hour, rounded once "
-                 "to whole cents, halves away from zero; the total is the sum of the lines")
-_FILE_PREFIX = "billing_statement_"
-
-
-def _text(value: object) -> object:
-    """JSON- and CSV-ready: decimals as exact text, dates ISO, booleans lowercase."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal | date):
-        return str(value)
-    return value
-
-
-def statement(code: str, month: str, lines: Sequence[dict]) -> dict:
-    """Return the JSON statement of one municipality and month: lines, totals and flags."""
-    return {
-        "municipality_code": code, "billing_month": month, "currency": "EUR",
-        "funding_stream": FUNDING_STREAM, "rounding": ROUNDING_RULE,
-        "agreement_ids": sorted({line["agreement_id"] for line in lines}),
-        "lines": [{c: _text(line[c]) for c in STATEMENT_COLUMNS} for line in lines],
-        "totals": {
-            **{c: str(sum((line[c] for line in lines), Decimal("0.00"))) for c in HOUR_TOTALS},
-            "amount_cents": sum(int(line["amount_cents"]) for line in lines),
-        },
-        "flags": {
-            "lines_outside_period": sum(bool(line["is_outside_period"]) for line in lines),
-            "lines_over_cap": sum(bool(line["is_over_cap"]) for line in lines),
-        },
-    }
-
-
-def _write(folder: Path, name: str, data: bytes, rows: int, **extra: object) -> dict:
-    (folder / name).write_bytes(data)
-    return {"file": name, "row_count": rows, "sha256": hashlib.sha256(data).hexdigest(), **extra}
-
-
-def _read_lines(hub: HubStorage) -> list[dict]:
-    with warehouse.connect(Path(hub.warehouse_path), read_only=True) as con:
-        cursor = con.execute(
-            f"select {', '.join(STATEMENT_COLUMNS)} from main.billing_statements "  # noqa: S608 (constant columns)
-            "order by municipality_code, billing_month_date, agreement_id")
-        return [dict(zip(STATEMENT_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
 
 
 @asset(
@@ -92,49 +25,11 @@ def _read_lines(hub: HubStorage) -> list[dict]:
 )
 def billing_statements_delivery(context: AssetExecutionContext,
                                 hub: HubStorage) -> MaterializeResult:
-    purpose = load_purposes()[PURPOSE]
-    as_of, outbox = dbt_vars()["as_of_date"], Path(hub.outbox_dir)
-    by_municipality: dict[str, dict[str, list[dict]]] = {}
-    for line in _read_lines(hub):
-        month = line["billing_month_date"].strftime("%Y-%m")
-        by_municipality.setdefault(line["municipality_code"], {}).setdefault(month, []).append(line)
-    delivered = {}
-    for code, months in sorted(by_municipality.items()):
-        folder = outbox / code / "billing"
-        folder.mkdir(parents=True, exist_ok=True)
-        files, amount_cents = [], 0
-        for month, lines in sorted(months.items()):
-            body = statement(code, month, lines)
-            amount_cents += body["totals"]["amount_cents"]
-            stem = f"{_FILE_PREFIX}{code}_{month}"
-            csv_data = to_csv(STATEMENT_COLUMNS,
-                              [[_text(line[c]) for c in STATEMENT_COLUMNS] for line in lines])
-            json_data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode("utf-8")
-            extra = {"billing_month": month, "amount_cents": body["totals"]["amount_cents"]}
-            files += [_write(folder, f"{stem}.csv", csv_data, len(lines), **extra),
-                      _write(folder, f"{stem}.json", json_data, len(lines), **extra)]
-        # The folder holds exactly what the manifest lists: statements of months that are
-        # gone (a booking corrected) do not linger beside it.
-        for stale in folder.glob(f"{_FILE_PREFIX}*"):
-            if stale.name not in {f["file"] for f in files}:
-                stale.unlink()
-        agreements = sorted({line["agreement_id"] for ls in months.values() for line in ls})
-        manifest = {
-            "recipient": code, "purpose": PURPOSE, "legal_basis": purpose.legal_basis,
-            "funding_stream": FUNDING_STREAM, "as_of_date": as_of, "run_id": context.run_id,
-            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "agreement_ids": agreements, "rounding": ROUNDING_RULE, "files": files,
-        }
-        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        append_entry(Path(hub.disclosure_log), {
-            "event": "delivery", "recipient": str(Recipient("municipality", code)),
-            "purpose": PURPOSE, "legal_basis": purpose.legal_basis,
-            "fields": list(STATEMENT_COLUMNS), "persons": 0,
-            "source_datasets": list(SOURCE_DATASETS), "run_id": context.run_id,
-            "files": [f["file"] for f in files], "agreement_ids": agreements,
-        })
-        delivered[code] = {"statements": len(months), "agreement_ids": agreements,
-                           "amount_cents": amount_cents}
+    outbox = Path(hub.outbox_dir)
+    delivered = deliver_billing_statements(
+        warehouse_path=Path(hub.warehouse_path), outbox=outbox,
+        disclosure_log=Path(hub.disclosure_log), as_of=dbt_vars()["as_of_date"],
+        run_id=context.run_id)
     return MaterializeResult(metadata={
         "funding_stream": FUNDING_STREAM,
         "agreement_ids": MetadataValue.json(sorted(

@@ -4,14 +4,14 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines.dbt_project import KETENBRUG_DBT, ensure_manifest
-from pipelines.resources import HubStorage
+from ketenbrug.pipelines.dbt_project import KETENBRUG_DBT
+from ketenbrug.pipelines.resources import HubStorage
+from ketenbrug.project_files import dbt_run_target, ensure_dbt_manifest
 
 
 class KetenbrugTranslator(DagsterDbtTranslator):
@@ -44,11 +44,11 @@ def dbt_vars() -> dict[str, str]:
     return {"as_of_date": os.environ.get("KETENBRUG_AS_OF_DATE", date.today().isoformat())}
 
 
-@dbt_assets(manifest=ensure_manifest(), project=KETENBRUG_DBT,
+@dbt_assets(manifest=ensure_dbt_manifest(), project=KETENBRUG_DBT,
             dagster_dbt_translator=KetenbrugTranslator())
 def ketenbrug_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, hub: HubStorage):
     """Build (run + test) every selected dbt model against the hub's warehouse."""
     os.environ["KETENBRUG_WAREHOUSE"] = hub.warehouse_path  # dbt's profile reads it
-    target = Path(hub.warehouse_path).parent / "dbt_target"
+    target = dbt_run_target(hub.warehouse_path)
     yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context,
                        target_path=target).stream()

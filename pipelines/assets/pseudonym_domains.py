@@ -5,11 +5,12 @@ from pathlib import Path
 import pyarrow as pa
 from dagster import AssetKey, MaterializeResult, asset
 
-from connectors import load_manifest
-from pipelines import warehouse
-from pipelines.assets.ingestion import landing_key
-from pipelines.resources import HubStorage
-from privacy.domains import STEERING_DOMAIN, rekey
+from ketenbrug import warehouse
+from ketenbrug.connectors import load_manifest
+from ketenbrug.pipelines.assets.landing import landing_key
+from ketenbrug.pipelines.resources import HubStorage
+from ketenbrug.privacy.domains import STEERING_DOMAIN, rekey
+from ketenbrug.warehouse.schema import DOMAIN_PSEUDONYMS
 
 CLIENTS = load_manifest("probation")["clients"]
 
@@ -25,10 +26,10 @@ CLIENTS = load_manifest("probation")["clients"]
 def domain_pseudonyms(hub: HubStorage) -> MaterializeResult:
     keyring = hub.keyring()
     with warehouse.connect(Path(hub.warehouse_path)) as con:
+        published, statuses = warehouse.published_rows_sql(CLIENTS)
         clients = con.execute(
-            "select distinct c.person_pseudonym, c.organisation "  # noqa: S608 (manifest name)
-            f"from landing.{CLIENTS.table} c join landing._batches b on b.batch_id = c._batch_id "
-            "where b.status in ('passed', 'released') and c.person_pseudonym is not null"
+            "select distinct person_pseudonym, organisation "  # noqa: S608 (allow-listed)
+            f"from ({published}) as clients where person_pseudonym is not null", statuses
         ).fetchall()
         pairs = {(person, domain) for person, org in clients
                  for domain in ({org} if org else set()) | {STEERING_DOMAIN}}
@@ -37,7 +38,7 @@ def domain_pseudonyms(hub: HubStorage) -> MaterializeResult:
             "person_pseudonym": [r[0] for r in rows], "domain": [r[1] for r in rows],
             "domain_pseudonym": [r[2] for r in rows]}))
         con.execute("create schema if not exists privacy")
-        con.execute("create or replace table privacy.domain_pseudonyms as select * from incoming")
+        con.execute(f"create or replace table {DOMAIN_PSEUDONYMS} as select * from incoming")
     domains = sorted({d for _, d in pairs})
     return MaterializeResult(metadata={"rows": len(rows), "domains": ", ".join(domains),
                                        "key_version": keyring.version})

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from simulators import generate_world
-from simulators.recipient import RecipientEndpoint
+from ketenbrug.simulators import generate_world
+from ketenbrug.simulators.recipient import RecipientEndpoint
 
 CLIENTS, SEED = 300, 4242
 _HUB_VARS = ("KETENBRUG_WAREHOUSE", "KETENBRUG_VAULT", "KETENBRUG_KEYS_DIR", "DAGSTER_HOME",

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from privacy import key_version_of, read_log
+from ketenbrug.privacy import key_version_of, read_log
 from tests.e2e.conftest import CLIENTS, SEED, cli
 
 pytestmark = pytest.mark.e2e

@@ -15,8 +15,8 @@ import duckdb
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from privacy import is_valid_bsn, open_package, verify_log
-from privacy.sealing import load_private_key
+from ketenbrug.privacy import is_valid_bsn, open_package, verify_log
+from ketenbrug.privacy.sealing import load_private_key
 from tests.e2e.conftest import CLIENTS, cli, mart_rows
 
 pytestmark = pytest.mark.e2e

@@ -18,14 +18,14 @@ import pytest
 from click.testing import CliRunner
 from referencing import Registry, Resource
 
-from connectors.manifest import all_datasets
-from contracts.odcs import load_contract
-from ketenbrug.audit_cli import audit
-from pipelines.audit.lineage_html import render_html
-from pipelines.audit.lineage_report import MODEL_LEVEL, LineageReport, Output, build_lineage
-from pipelines.audit.ol_facet import FACET_NAME, SCHEMA_BASE, facet_schema
-from privacy.disclosure_log import read_log
-from simulators import generate_world
+from ketenbrug.audit.openlineage.facet import FACET_NAME, SCHEMA_BASE, facet_schema
+from ketenbrug.audit.provenance import MODEL_LEVEL, Output, ProvenanceReport, build_lineage
+from ketenbrug.audit.provenance_html import render_html
+from ketenbrug.cli.audit import audit
+from ketenbrug.connectors.manifest import all_datasets
+from ketenbrug.contracts.odcs import load_contract
+from ketenbrug.privacy.disclosure_log import read_log
+from ketenbrug.simulators import generate_world
 
 CLIENTS, SEED = 150, 777
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openlineage"
@@ -175,7 +175,7 @@ def test_openlineage_events_validate_and_carry_the_purpose_facet(home):
 
 
 def test_report_escapes_what_it_renders():
-    report = LineageReport(outputs=[Output(name="<script>x</script>", kind="mart",
+    report = ProvenanceReport(outputs=[Output(name="<script>x</script>", kind="mart",
                                            purposes=("a&b",), purpose_bases={"a&b": "<b>"})],
                            level=MODEL_LEVEL, generated_at="now", disclosure_log=None)
     html = render_html(report)
@@ -205,7 +205,7 @@ def _validators():
 def test_a_failed_materialisation_gives_start_and_fail_and_bad_events_are_refused():
     from openlineage.client.serde import Serde
 
-    from pipelines.audit.openlineage_export import Materialisation, build_events
+    from ketenbrug.audit.openlineage.export import Materialisation, build_events
 
     parents = {"landing/dji__detentions": ()}
     failed = Materialisation("8d7f6c38-0c3e-4d7e-9d77-2f9b1f0f4e11", "hub",

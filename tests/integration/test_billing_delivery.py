@@ -14,9 +14,9 @@ import duckdb
 import pytest
 from dagster import materialize
 
-from pipelines.assets.billing_delivery import billing_statements_delivery
-from pipelines.resources import HubStorage
-from privacy import read_log, verify_log
+from ketenbrug.pipelines.assets.billing_delivery import billing_statements_delivery
+from ketenbrug.pipelines.resources import HubStorage
+from ketenbrug.privacy import read_log, verify_log
 
 # agreement, municipality, organisation, month, booked, outside, over cap, billable, tariff,
 # amount, cap, cumulative, cap used, outside period, over cap

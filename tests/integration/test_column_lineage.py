@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.column_lineage import SourceField, check_purpose_lineage
+from ketenbrug.audit.column_purpose import SourceField, check_purpose_lineage
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt_project"
@@ -116,8 +116,8 @@ def _run_check(manifest: dict, home: Path) -> dict[str, tuple[bool, list]]:
     from dagster import AssetSelection, materialize
     from dagster_dbt import DbtCliResource
 
-    from pipelines.assets.column_lineage_check import purpose_lineage
-    from pipelines.resources import HubStorage
+    from ketenbrug.pipelines.checks.purpose_lineage import purpose_lineage
+    from ketenbrug.pipelines.resources import HubStorage
 
     (home / "dbt_target").mkdir(parents=True)
     (home / "dbt_target" / "manifest.json").write_text(json.dumps(manifest))

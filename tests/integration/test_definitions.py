@@ -2,7 +2,7 @@
 
 from dagster import AssetKey
 
-from pipelines.definitions import defs
+from ketenbrug.pipelines.definitions import defs
 
 LANDING = [
     "landing/care__episodes", "landing/dji__detentions", "landing/municipal_orders__agreements",

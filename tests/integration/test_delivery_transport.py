@@ -2,13 +2,13 @@
 
 import pytest
 
-from pipelines.delivery_transport import (
+from ketenbrug.delivery.transport import (
     DeliveryError,
     idempotency_key,
     to_endpoint,
     to_outbox,
 )
-from simulators.recipient import RecipientEndpoint
+from ketenbrug.simulators.recipient import RecipientEndpoint
 
 KEY = idempotency_key("GM0363", "warm_handover", "2026-11-29", "ab" * 32)
 

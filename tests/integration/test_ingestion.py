@@ -6,10 +6,10 @@ import duckdb
 import pytest
 from dagster import materialize
 
-from connectors import CONNECTORS, HttpSettings, all_datasets
-from pipelines.assets.ingestion import CONTRACT_CHECKS, LANDING_ASSETS
-from pipelines.resources import HubStorage, SourceSystem
-from simulators import WorldServer, generate_world
+from ketenbrug.connectors import CONNECTORS, HttpSettings, all_datasets
+from ketenbrug.pipelines.assets.landing import CONTRACT_CHECKS, LANDING_ASSETS
+from ketenbrug.pipelines.resources import HubStorage, SourceSystem
+from ketenbrug.simulators import WorldServer, generate_world
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +89,6 @@ def test_a_rerun_pulls_incrementally_and_lands_nothing_twice(resources):
 def test_wrong_credential_is_a_clear_error_naming_the_source(server):
     connector = CONNECTORS["dji"](HttpSettings(base_url=server.base_urls["dji"],
                                                credential="not-the-token", max_retries=0))
-    from connectors import SourceError
+    from ketenbrug.connectors import SourceError
     with pytest.raises(SourceError, match=r"dji: GET /api/v1/detentions refused \(403\)"):
         connector.pull("detentions")

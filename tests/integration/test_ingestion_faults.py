@@ -11,10 +11,10 @@ import duckdb
 import pytest
 from dagster import materialize
 
-from connectors import all_datasets
-from pipelines.assets.ingestion import ACCOUNTING_CHECKS, CONTRACT_CHECKS, LANDING_ASSETS
-from pipelines.resources import HubStorage, SourceSystem
-from simulators import WorldServer, generate_world
+from ketenbrug.connectors import all_datasets
+from ketenbrug.pipelines.assets.landing import ACCOUNTING_CHECKS, CONTRACT_CHECKS, LANDING_ASSETS
+from ketenbrug.pipelines.resources import HubStorage, SourceSystem
+from ketenbrug.simulators import WorldServer, generate_world
 
 DATASETS = [m.table.replace("__", ".") for m in all_datasets()]
 WITH_BSN = ["probation.clients", "dji.detentions", "wijkteam.involvements", "care.episodes"]

@@ -23,12 +23,13 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource
 
-from pipelines.assets.dbt import ketenbrug_dbt_models
-from pipelines.assets.lineage_check import lineage_separation
-from pipelines.dbt_project import DBT_DIR, KETENBRUG_DBT, ensure_manifest
-from pipelines.definitions import defs
-from pipelines.lineage_guard import check_lineage, classify_dbt, load_policy
-from pipelines.resources import HubStorage
+from ketenbrug.audit.funding_separation import check_lineage, classify_dbt
+from ketenbrug.contracts.registers import load_lineages
+from ketenbrug.pipelines.assets.dbt import ketenbrug_dbt_models
+from ketenbrug.pipelines.checks.lineage_separation import lineage_separation
+from ketenbrug.pipelines.dbt_project import DBT_DIR, KETENBRUG_DBT, ensure_manifest
+from ketenbrug.pipelines.definitions import defs
+from ketenbrug.pipelines.resources import HubStorage
 
 ROOT = DBT_DIR.parent
 DECLARED = {("int_municipal_hours_by_region_month", "statutory_priority_guard")}
@@ -51,11 +52,11 @@ def test_the_real_project_crosses_only_where_declared(manifest):
     assert _pairs(report.crossings_seen) == DECLARED  # in dbt and in Dagster alike
     assert {e.graph for e in report.crossings_seen} == {"dbt", "dagster"}
     assert report.unused_crossings == []
-    assert {c.source for c in load_policy().crossings} <= {n for n, _ in DECLARED}
+    assert {c.source for c in load_lineages().crossings} <= {n for n, _ in DECLARED}
 
 
 def test_every_node_has_a_lineage_and_the_billable_one_is_what_it_should_be(manifest):
-    placed = classify_dbt(manifest, load_policy())
+    placed = classify_dbt(manifest, load_lineages())
     names = {manifest["nodes"].get(u, manifest["sources"].get(u))["name"]: line
              for u, line in placed.items()}
     assert {n for n, line in names.items() if line == "municipal_funded"} >= MUNICIPAL

@@ -10,11 +10,11 @@ import duckdb
 import pytest
 from dagster import materialize
 
-from contracts.odcs import Contract, load_contract
-from pipelines import quarantine
-from pipelines.assets.ingestion import ACCOUNTING_CHECKS, CONTRACT_CHECKS, LANDING_ASSETS
-from pipelines.resources import HubStorage, SourceSystem
-from simulators import WorldServer, generate_world
+from ketenbrug.contracts.odcs import Contract, load_contract
+from ketenbrug.pipelines.assets.landing import ACCOUNTING_CHECKS, CONTRACT_CHECKS, LANDING_ASSETS
+from ketenbrug.pipelines.resources import HubStorage, SourceSystem
+from ketenbrug.simulators import WorldServer, generate_world
+from ketenbrug.stewardship import quarantine
 
 DETENTIONS = [a for a in LANDING_ASSETS if a.key.to_user_string() == "landing/dji__detentions"]
 CHECKS = [c for c in [*CONTRACT_CHECKS, *ACCOUNTING_CHECKS]

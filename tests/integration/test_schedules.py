@@ -2,11 +2,11 @@
 
 from dagster import RunRequest, SkipReason, build_sensor_context, materialize
 
-from pipelines.assets.ingestion import LANDING_ASSETS
-from pipelines.definitions import defs
-from pipelines.resources import HubStorage, SourceSystem
-from pipelines.schedules import dji_changes
-from simulators import WorldServer, generate_world
+from ketenbrug.pipelines.assets.landing import LANDING_ASSETS
+from ketenbrug.pipelines.definitions import defs
+from ketenbrug.pipelines.resources import HubStorage, SourceSystem
+from ketenbrug.pipelines.schedules import dji_changes
+from ketenbrug.simulators import WorldServer, generate_world
 
 
 def test_every_source_has_a_schedule_and_the_hub_runs_daily():

@@ -13,8 +13,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from ketenbrug.world_cli import world
-from simulators import is_valid_bsn, read_ground_truth
+from ketenbrug.cli.world import world
+from ketenbrug.simulators import is_valid_bsn, read_ground_truth
 
 SLUGS = ("probation", "dji", "wijkteam", "care", "municipal_orders")
 
@@ -23,7 +23,7 @@ SLUGS = ("probation", "dji", "wijkteam", "care", "municipal_orders")
 def served(tmp_path):
     """A `world serve` process on a small world; yields (lines printed, state file, env)."""
     env = {**os.environ, "KETENBRUG_HOME": str(tmp_path)}
-    command = [sys.executable, "-c", "from ketenbrug.world_cli import world; world()", "serve",
+    command = [sys.executable, "-c", "from ketenbrug.cli.world import world; world()", "serve",
                "--clients", "300", "--seed", "5", "--today", "2026-11-29",
                "--faults", "dji:503x1", "--invalid-bsn-share", "0.05"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-import connectors
-from simulators import WorldServer, generate_world
+from ketenbrug import connectors
+from ketenbrug.simulators import WorldServer, generate_world
 
 TODAY = date(2026, 11, 29)
 DATASETS = {

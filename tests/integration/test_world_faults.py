@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 import requests
 
-from simulators import WorldServer, generate_world, is_valid_bsn
+from ketenbrug.simulators import WorldServer, generate_world, is_valid_bsn
 
 TODAY = date(2026, 11, 29)
 TIMEOUT = (2, 10)

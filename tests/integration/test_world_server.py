@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from simulators import WorldServer, generate_world
+from ketenbrug.simulators import WorldServer, generate_world
 
 TODAY = date(2026, 11, 29)
 SINCE = "2026-11-20T00:00:00Z"

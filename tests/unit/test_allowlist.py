@@ -1,7 +1,7 @@
 from collections import Counter
 
-from connectors import load_manifest
-from connectors.allowlist import apply_allowlist
+from ketenbrug.connectors import load_manifest
+from ketenbrug.connectors.allowlist import apply_allowlist
 
 EPISODE = {
     "resourceType": "EpisodeOfCare", "id": "eoc-1", "meta": {"lastUpdated": "2026-11-01T00:00:00Z"},

@@ -2,8 +2,8 @@
 
 import json
 
-from privacy import KeyStore, key_version_of
-from privacy.boundary import Boundary, IncomingRecord
+from ketenbrug.privacy import KeyStore, key_version_of
+from ketenbrug.privacy.boundary import Boundary, IncomingRecord
 
 ANNA = {"bsn": "111222333", "given_name": "Anna", "surname": "Jansen", "birth_date": "1980-01-02"}
 
@@ -45,7 +45,7 @@ def test_nothing_to_link_on_gives_no_pseudonym(vault, keyring):
 
 
 def test_same_payload_same_hash_other_payload_other_hash(tmp_path):
-    from privacy import IdentityVault
+    from ketenbrug.privacy import IdentityVault
     keys = KeyStore(tmp_path / "k")
     keyring = keys.init()
     vault = IdentityVault(tmp_path / "v.duckdb", keys)

@@ -1,6 +1,6 @@
 import pytest
 
-from privacy import is_valid_bsn
+from ketenbrug.privacy import is_valid_bsn
 
 
 @pytest.mark.parametrize("bsn", ["111222333", "123456782", "999999990"])

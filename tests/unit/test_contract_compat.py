@@ -2,8 +2,8 @@ import copy
 
 import pytest
 
-from contracts.compat import breaking, compare
-from contracts.odcs import load_contract
+from ketenbrug.contracts.compat import breaking, compare
+from ketenbrug.contracts.odcs import load_contract
 
 BASE = load_contract("probation", "orders").document
 
@@ -54,8 +54,8 @@ def test_cli_exits_non_zero_on_a_breaking_change(tmp_path):
     import yaml
     from click.testing import CliRunner
 
-    from contracts.odcs import CONTRACTS_DIR
     from ketenbrug.cli import main
+    from ketenbrug.contracts.odcs import CONTRACTS_DIR
 
     old = CONTRACTS_DIR / "probation" / "orders.odcs.yaml"
     new = tmp_path / "orders.odcs.yaml"

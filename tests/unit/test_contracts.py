@@ -3,11 +3,11 @@ import copy
 import pandas as pd
 import pytest
 
-from connectors import all_datasets
-from contracts.gx_suite import validate_batch
-from contracts.odcs import ContractError, load_contract, validate_document
-from pipelines.warehouse import landing_columns
-from privacy.purposes import load_purposes
+from ketenbrug.connectors import all_datasets
+from ketenbrug.contracts.gx_suite import validate_batch
+from ketenbrug.contracts.odcs import ContractError, load_contract, validate_document
+from ketenbrug.contracts.registers import load_purposes
+from ketenbrug.warehouse import landing_columns
 
 DATASETS = all_datasets()
 IDS = [m.table for m in DATASETS]

@@ -1,6 +1,6 @@
 import json
 
-from privacy import append_entry, read_log, verify_log
+from ketenbrug.privacy import append_entry, read_log, verify_log
 
 
 def _log(tmp_path, n=4):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.manifest import load_manifest
-from contracts.gx_sql import validate_batch_sql
-from contracts.gx_suite import compile_suite, validate_batch
-from contracts.odcs import CONTRACTS_DIR, Contract, load_contract
-from pipelines import warehouse
+from ketenbrug import warehouse
+from ketenbrug.connectors.manifest import load_manifest
+from ketenbrug.contracts.gx_sql import validate_batch_sql
+from ketenbrug.contracts.gx_suite import compile_suite, validate_batch
+from ketenbrug.contracts.odcs import CONTRACTS_DIR, Contract, load_contract
 
 BATCH, OTHER = "probation__orders-20260101T000000-aaaaaaaa", "probation__orders-older"
 

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from privacy.identity_checks import identity_issues
+from ketenbrug.privacy.identity_checks import identity_issues
 
 TODAY = date(2026, 11, 29)
 

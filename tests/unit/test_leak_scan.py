@@ -5,7 +5,7 @@ import sqlite3
 import duckdb
 import pytest
 
-from privacy.leak_scan import TruthIndex, scan_files, scan_warehouse
+from ketenbrug.privacy.leak_scan import TruthIndex, scan_files, scan_warehouse
 
 PERSONS = [
     {"bsn": "111222333", "given_name": "Anna", "surname": "van der Berg",

@@ -3,9 +3,19 @@ import stat
 
 import pytest
 
-from privacy import KeyMaterialError, PseudonymError, Pseudonymiser, load_or_create_keyring
-from privacy.keys import load_keyring
-from privacy.pseudonyms import key_version_of, linkage_basis, payload_hasher, require_version
+from ketenbrug.privacy import (
+    KeyMaterialError,
+    PseudonymError,
+    Pseudonymiser,
+    load_or_create_keyring,
+)
+from ketenbrug.privacy.keys import load_keyring
+from ketenbrug.privacy.pseudonyms import (
+    key_version_of,
+    linkage_basis,
+    payload_hasher,
+    require_version,
+)
 
 
 def test_same_value_same_domain_gives_same_pseudonym(keyring):

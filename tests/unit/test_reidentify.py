@@ -1,6 +1,6 @@
 import pytest
 
-from privacy import (
+from ketenbrug.privacy import (
     INTERNAL_DOMAIN,
     IdentityRecord,
     NotPermitted,

@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from privacy import (
+from ketenbrug.privacy import (
     INTERNAL_DOMAIN,
     IdentityRecord,
     IdentityVault,
@@ -14,9 +14,9 @@ from privacy import (
     linkage_basis,
     rotate_keys,
 )
-from privacy.boundary import Boundary, IncomingRecord
-from privacy.domains import rekey
-from privacy.rotation import current_domain_pseudonym
+from ketenbrug.privacy.boundary import Boundary, IncomingRecord
+from ketenbrug.privacy.domains import rekey
+from ketenbrug.privacy.rotation import current_domain_pseudonym
 
 PEOPLE = [
     {"bsn": "111222333", "given_name": "Anna", "surname": "Jansen", "birth_date": "1980-01-02"},

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
-from privacy.s2v import KEY_BYTES, S2V
+from ketenbrug.privacy.s2v import KEY_BYTES, S2V
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from privacy import PackageError, open_package, seal_package
-from privacy.csv_safe import neutralise
+from ketenbrug.privacy import PackageError, open_package, seal_package
+from ketenbrug.privacy.csv_safe import neutralise
 
 HUB = Ed25519PrivateKey.generate()
 MUNICIPALITY = X25519PrivateKey.generate()

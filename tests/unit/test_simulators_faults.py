@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from simulators import FaultSpec, generate_world, is_valid_bsn
-from simulators.faults import DATA_FAULTS, TransportFaults
-from simulators.handlers import served_data
-from simulators.tampering import (
+from ketenbrug.simulators import FaultSpec, generate_world, is_valid_bsn
+from ketenbrug.simulators.faults import DATA_FAULTS, TransportFaults
+from ketenbrug.simulators.handlers import served_data
+from ketenbrug.simulators.tampering import (
     DRIFT_FIELDS,
     EXTRA_FIELD,
     OVERSIZED_CHARS,

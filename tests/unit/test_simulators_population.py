@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from simulators import generate_world, is_valid_bsn
-from simulators.bsn import random_bsn
+from ketenbrug.simulators import generate_world, is_valid_bsn
+from ketenbrug.simulators.bsn import random_bsn
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference"
 TODAY = date(2026, 11, 29)

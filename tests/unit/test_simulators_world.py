@@ -9,8 +9,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from simulators import generate_world, is_valid_bsn, read_ground_truth
-from simulators.timeline import DATASETS
+from ketenbrug.simulators import generate_world, is_valid_bsn, read_ground_truth
+from ketenbrug.simulators.timeline import DATASETS
 
 TODAY = date(2026, 11, 29)
 KEYS = {

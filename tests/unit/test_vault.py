@@ -1,7 +1,13 @@
 import duckdb
 import pytest
 
-from privacy import IdentityRecord, IdentityVault, KeyStore, VaultError, load_or_create_keyring
+from ketenbrug.privacy import (
+    IdentityRecord,
+    IdentityVault,
+    KeyStore,
+    VaultError,
+    load_or_create_keyring,
+)
 
 
 def _store(vault):

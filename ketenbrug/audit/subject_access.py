@@ -1,0 +1,96 @@
+"""Subject access (GDPR art. 15): everything held about one person, and every disclosure.
+
+Found by recomputing the person's pseudonyms (from the BSN, from the name and date of
+birth the vault holds, and their predecessors before key rotations) — never by
+searching clear identities, which the warehouse does not have.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from ketenbrug import warehouse
+from ketenbrug.config import Settings
+from ketenbrug.contracts.registers import load_purposes
+from ketenbrug.privacy import (
+    INTERNAL_DOMAIN,
+    IdentityVault,
+    KeyStore,
+    Pseudonymiser,
+    append_entry,
+    is_valid_bsn,
+    linkage_basis,
+    read_log,
+)
+from ketenbrug.privacy.subject_refs import subject_refs
+from ketenbrug.warehouse.schema import DOMAIN_PSEUDONYMS
+
+PURPOSE = "privacy_audit"
+
+
+def subject_report(bsn: str, settings: Settings) -> dict:
+    """The report for `bsn`; refuses (ValueError) a number that fails the eleven-test."""
+    if not is_valid_bsn(bsn):
+        raise ValueError("that is not a valid BSN (it fails the eleven-test)")
+    keys = KeyStore(settings.keys_dir)
+    vault = IdentityVault(settings.vault_path, keys)
+    internal = Pseudonymiser(keys.current(), INTERNAL_DOMAIN)
+    current = {internal.pseudonym(linkage_basis({"bsn": bsn})[1])}
+    held = vault.fetch_all_sources(sorted(current))
+    identity = {f: v for _, f, _, v in held}
+    name_basis = linkage_basis({k: identity.get(k) for k in ("surname", "given_name",
+                                                            "birth_date")})
+    if name_basis:  # records from sources that gave no BSN link on name and birth date
+        current.add(internal.pseudonym(name_basis[1]))
+        held = vault.fetch_all_sources(sorted(current))
+    every = current | _predecessors(vault, current)
+    records, profiles = _warehouse_rows(settings, every)
+    refs = set(subject_refs(keys, every))
+    disclosures = [e for e in read_log(settings.disclosure_log)
+                   if refs & set(e.get("subject_refs", []))]
+    append_entry(settings.disclosure_log, {
+        "event": "subject_access", "recipient": "privacy_officer", "purpose": PURPOSE,
+        "legal_basis": load_purposes()[PURPOSE].legal_basis, "persons": 1,
+        "fields": sorted({f for _, f, _, _ in held}), "subject_refs": sorted(refs),
+    })
+    return {
+        "identity_held": [{"field": f, "source": s, "value": v} for _, f, s, v in held],
+        "pseudonyms": sorted(every),
+        "records": records,
+        "profiles": profiles,
+        "disclosures": disclosures,
+    }
+
+
+def _predecessors(vault: IdentityVault, pseudonyms: set[str]) -> set[str]:
+    back = {new: old for old, new, _, _ in vault.lineage()}
+    found, frontier = set(), set(pseudonyms)
+    while frontier:
+        frontier = {back[p] for p in frontier if p in back} - found
+        found |= frontier
+    return found
+
+
+def _warehouse_rows(settings: Settings, pseudonyms: set[str]) -> tuple[dict, list]:
+    records: dict[str, list[dict]] = {}
+    profiles: list[dict] = []
+    if not settings.warehouse_path.exists():
+        return records, profiles
+    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        con.register("subject", pa.table({"p": sorted(pseudonyms)}))
+        tables = con.execute(
+            "select c.table_schema, c.table_name from information_schema.columns c join "
+            "information_schema.tables t using (table_schema, table_name) where "
+            "c.column_name = 'person_pseudonym' and t.table_type = 'BASE TABLE'").fetchall()
+        for schema, table in tables:
+            rows = con.execute(f'select * from "{schema}"."{table}" where '  # noqa: S608
+                               "person_pseudonym in (select p from subject)").df()
+            if not rows.empty:
+                records[f"{schema}.{table}"] = rows.to_dict("records")
+        if (DOMAIN_PSEUDONYMS in records
+                and warehouse.table_exists(con, "main.client_profiles")):
+            profiles = con.execute(
+                f"select p.* from main.client_profiles p join {DOMAIN_PSEUDONYMS} d "
+                "on d.domain_pseudonym = p.client_pseudonym and d.domain = p.organisation "
+                "where d.person_pseudonym in (select p from subject)").df().to_dict("records")
+    return records, profiles

@@ -1,0 +1,31 @@
+"""`ketenbrug`: the command line of the hub, one module per command group.
+
+Heavy imports (Dagster, dbt, Great Expectations) happen inside the commands, so
+`ketenbrug --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ketenbrug.cli.audit import audit
+from ketenbrug.cli.contracts import contracts
+from ketenbrug.cli.extract import extract
+from ketenbrug.cli.hub import demo, status, ui
+from ketenbrug.cli.keys import keys
+from ketenbrug.cli.privacy import privacy
+from ketenbrug.cli.profiles import profiles
+from ketenbrug.cli.quarantine import quarantine
+from ketenbrug.cli.retention import retention
+from ketenbrug.cli.world import world
+
+
+@click.group()
+def main() -> None:
+    """Ketenbrug: purpose-limited data hub between the justice chain and the social domain."""
+
+
+
+for command in (demo, status, ui, audit, contracts, extract, keys, privacy, profiles,
+                quarantine, retention, world):
+    main.add_command(command)

@@ -1,0 +1,102 @@
+"""`ketenbrug demo | status | ui`: the hub's own commands, run by the data steward."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import click
+
+from ketenbrug.cli.privacy import record_world
+from ketenbrug.config import Settings
+
+
+@click.command()
+@click.option("--clients", default=2000, show_default=True, help="Synthetic population size.")
+@click.option("--seed", default=20261129, show_default=True, help="Seed of the synthetic world.")
+def demo(clients: int, seed: int) -> None:
+    """Generate a synthetic world, serve its source systems, run the whole hub in Dagster."""
+    from ketenbrug.cli.run import prepare_environment, run_hub_job
+    from ketenbrug.simulators import WorldServer, generate_world
+
+    settings = Settings.from_env()
+    started = time.perf_counter()
+    world = generate_world(clients=clients, seed=seed)
+    click.echo(f"world: {clients} clients, seed {seed}, as of {world.today}")
+    with WorldServer(world) as server:
+        for slug, url in server.base_urls.items():
+            click.echo(f"  source {slug:<17} {url}")
+        prepare_environment(settings, server.base_urls, server.credentials,
+                            as_of_date=world.today.isoformat())
+        record_world(settings, clients, seed, world.today)
+        outcome = run_hub_job()
+    click.echo(f"dagster run {outcome.run_id}: {'success' if outcome.success else 'FAILED'} "
+               f"in {time.perf_counter() - started:.1f} s")
+    _print_status(settings)
+    _print_outputs(settings)
+    if not outcome.success:
+        click.echo(f"failed steps: {', '.join(outcome.failed_steps)}", err=True)
+        sys.exit(1)
+
+
+@click.command()
+def status() -> None:
+    """Last run, row counts per mart, the latest batch per dataset and failed checks."""
+    _print_status(Settings.from_env())
+
+
+@click.command()
+@click.option("--clients", default=2000, show_default=True)
+@click.option("--seed", default=20261129, show_default=True)
+@click.option("--port", default=3000, show_default=True)
+def ui(clients: int, seed: int, port: int) -> None:
+    """The Dagster UI on the demo's instance and warehouse, with the source systems served."""
+    from ketenbrug.cli.run import prepare_environment
+    from ketenbrug.simulators import WorldServer, generate_world
+
+    settings = Settings.from_env()
+    world = generate_world(clients=clients, seed=seed)
+    with WorldServer(world) as server:
+        prepare_environment(settings, server.base_urls, server.credentials,
+                            as_of_date=world.today.isoformat())
+        click.echo(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C stops it and the sources)")
+        subprocess.run([sys.executable, "-m", "dagster", "dev",
+                        "-m", "ketenbrug.pipelines.definitions", "-h", "127.0.0.1",
+                        "-p", str(port)], cwd=settings.home, env=os.environ.copy(), check=False)
+
+
+def _print_status(settings: Settings) -> None:
+    from ketenbrug.stewardship.status import collect_status
+
+    hub = collect_status(settings)
+    if hub.last_run:
+        run = hub.last_run
+        started = datetime.fromtimestamp(run["started"], UTC).isoformat(timespec="seconds") \
+            if run["started"] else "?"
+        click.echo(f"last run: {run['run_id']} ({run['job']}) {run['status']} at {started}")
+    else:
+        click.echo("last run: none yet (run `ketenbrug demo`)")
+    click.echo("marts:")
+    for mart, rows in hub.mart_rows.items():
+        click.echo(f"  {mart:<26} {'not built' if rows is None else f'{rows} rows'}")
+    if hub.batches:
+        click.echo("latest batch per dataset (received = staged + quarantined + rejected):")
+        for b in hub.batches:
+            click.echo(f"  {b['source'] + '.' + b['dataset']:<32} {b['status']:<11} "
+                       f"{b['received']:>6} = {b['staged']} + {b['quarantined']} + {b['rejected']}")
+    click.echo("failed checks: " + (", ".join(hub.failed_checks) or "none"))
+
+
+def _print_outputs(settings: Settings) -> None:
+    packages = sorted(settings.outbox_dir.glob("*/*.kbpkg"))
+    click.echo("outputs:")
+    click.echo(f"  warehouse        {settings.warehouse_path}")
+    click.echo(f"  identity vault   {settings.vault_path}")
+    click.echo(f"  handover outbox  {settings.outbox_dir} ({len(packages)} sealed packages)")
+    click.echo(f"  disclosure log   {settings.disclosure_log}")
+    click.echo(f"  dagster instance {settings.dagster_home} (`make ui` to browse)")
+
+

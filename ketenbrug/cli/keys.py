@@ -1,0 +1,61 @@
+"""`ketenbrug keys`: initialise, inspect and rotate the installation's master key."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ketenbrug.config import Settings
+
+
+@click.group()
+def keys() -> None:
+    """Master keys under KETENBRUG_KEYS_DIR (default var/keys): never printed, never committed."""
+
+
+@keys.command()
+def init() -> None:
+    """Create key version 1 if there is no key yet."""
+    from ketenbrug.privacy import KeyStore
+
+    settings = Settings.from_env()
+    keyring = KeyStore(settings.keys_dir).init()
+    click.echo(f"key version {keyring.version} ready under {settings.keys_dir} (0600)")
+
+
+@keys.command()
+def status() -> None:
+    """Key versions, which one is current, and which versions the vault still uses."""
+    from ketenbrug.privacy import KeyStore
+    from ketenbrug.privacy.rotation import vault_key_versions
+
+    settings = Settings.from_env()
+    versions = KeyStore(settings.keys_dir).status()
+    if not versions:
+        click.echo(f"no keys under {settings.keys_dir}: run `ketenbrug keys init`")
+        sys.exit(1)
+    for info in versions:
+        marker = "current" if info.is_current else "history"
+        click.echo(f"  v{info.version}  {marker:<8} created {info.created_at}")
+    in_vault = sorted(vault_key_versions(settings.vault_path))
+    click.echo(f"vault values under: {', '.join(f'v{v}' for v in in_vault) or 'none yet'}")
+    if in_vault and in_vault[-1] != versions[-1].version:
+        click.echo("an interrupted rotation: run `ketenbrug keys rotate` to finish it", err=True)
+        sys.exit(1)
+
+
+@keys.command()
+def rotate() -> None:
+    """Make a new key version current and carry the vault and warehouse over to it."""
+    from ketenbrug.privacy import KeyStore, rotate_keys
+
+    settings = Settings.from_env()
+    report = rotate_keys(KeyStore(settings.keys_dir), settings.vault_path,
+                         settings.warehouse_path)
+    click.echo(f"rotated v{report.from_version} -> v{report.to_version}: "
+               f"{report.persons_relinked} persons relinked, "
+               f"{report.values_resealed} vault values resealed")
+    for table, rows in sorted(report.warehouse_rows_relinked.items()):
+        click.echo(f"  {table:<36} {rows} rows")
+    click.echo("run the hub (`make demo` or the `hub` job) to rebuild the marts on the new key")

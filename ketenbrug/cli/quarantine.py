@@ -1,0 +1,88 @@
+"""`ketenbrug quarantine`: list, inspect, release or drop batches that failed their contract."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import click
+
+from ketenbrug.config import Settings
+
+
+@click.group()
+def quarantine() -> None:
+    """Batches held back by their data contract. Reports name rules and record keys only."""
+
+
+@quarantine.command("list")
+@click.option("--status", default="quarantined", show_default=True,
+              type=click.Choice(["quarantined", "released", "dropped", "passed", "all"]))
+def list_(status: str) -> None:
+    """Batches in quarantine (or with another status), newest first."""
+    from ketenbrug.stewardship.quarantine import list_batches
+
+    batches = list_batches(Settings.from_env().warehouse_path, status)
+    if not batches:
+        click.echo(f"no {status} batches" if status != "all" else "no batches")
+    for b in batches:
+        click.echo(f"{b['batch_id']}  {b['status']:<11} received {b['received']} = staged "
+                   f"{b['staged']} + quarantined {b['quarantined']} + rejected {b['rejected']}")
+
+
+@quarantine.command()
+@click.argument("batch_id")
+def show(batch_id: str) -> None:
+    """Why a batch is held: failed rules with counts and record keys, rejections, decisions."""
+    from ketenbrug.stewardship.quarantine import QuarantineError, show_batch
+
+    try:
+        report = show_batch(Settings.from_env().warehouse_path, batch_id)
+    except QuarantineError as exc:
+        raise click.ClickException(str(exc)) from None
+    ledger = report.ledger
+    click.echo(f"batch    {batch_id}\nsource   {ledger['source']}.{ledger['dataset']}\n"
+               f"status   {ledger['status']} (contract v{ledger['contract_version']})\n"
+               f"records  received {ledger['received']} = staged {ledger['staged']} + "
+               f"quarantined {ledger['quarantined']} + rejected {ledger['rejected']}")
+    click.echo("contract verdict:")
+    for rule in (ledger["verdict"] or "not yet checked").split("; "):
+        click.echo(f"  {rule}")
+    for reason, count in report.rejections.items():
+        click.echo(f"rejected {count:>6}  {reason}")
+    for d in report.decisions:
+        click.echo(f"decision {d['decision']} by {d['decided_by']} at {d['decided_at']}: "
+                   f"{d['reason']}")
+
+
+@quarantine.command()
+@click.argument("batch_id")
+@click.option("--reason", required=True, help="What was fixed, for the record.")
+def release(batch_id: str, reason: str) -> None:
+    """Publish a quarantined batch once it passes its contract as that stands now."""
+    from ketenbrug.stewardship.quarantine import QuarantineError, release_batch
+
+    try:
+        result = release_batch(Settings.from_env().warehouse_path, batch_id, reason,
+                               getpass.getuser())
+    except QuarantineError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"released {batch_id}: {result.rows} records pass all {result.rules} rules; "
+               "the next hub run publishes them")
+
+
+@quarantine.command()
+@click.argument("batch_id")
+@click.option("--reason", required=True, help="Why the records are rejected.")
+def drop(batch_id: str, reason: str) -> None:
+    """Reject every record of a quarantined batch, with a reason kept per record."""
+    from ketenbrug.stewardship.quarantine import QuarantineError, drop_batch
+
+    try:
+        count = drop_batch(Settings.from_env().warehouse_path, batch_id, reason,
+                           getpass.getuser())
+    except QuarantineError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"dropped {batch_id}: {count} records rejected ({reason})")

@@ -1,0 +1,96 @@
+"""Warm handover: one sealed package per municipality, in its own outbox folder.
+
+Re-identification happens here and only here, through privacy.reidentify, which checks
+the purposes register and writes the disclosure log. Each package is signed by the hub
+and encrypted for the one municipality it is meant for.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ketenbrug import warehouse
+from ketenbrug.contracts.registers import load_purposes
+from ketenbrug.delivery.handover_package import data_checksum, handover_files, handover_manifest
+from ketenbrug.delivery.transport import idempotency_key, to_endpoint, to_outbox
+from ketenbrug.privacy import Recipient, append_entry, reidentify, seal_package
+from ketenbrug.privacy.domains import rekey
+from ketenbrug.privacy.keys import KeyRing
+from ketenbrug.privacy.sealing import load_or_create_recipient_key, load_or_create_signing_key
+from ketenbrug.privacy.subject_refs import subject_refs
+from ketenbrug.privacy.vault import IdentityVault
+
+PURPOSE = "warm_handover"
+SOURCE_DATASETS = ("dji.detentions", "probation.clients", "probation.orders",
+                   "wijkteam.involvements", "care.episodes")
+IDENTITY_COLUMNS = ("bsn", "given_name", "surname", "birth_date")
+# The person in the municipality's own pseudonym domain: stable across its packages, so
+# it can match this week's handover to last week's without keying on the BSN, and
+# unlinkable to what probation organisations or other municipalities hold.
+PERSON_REF = "person_ref"
+HANDOVER_COLUMNS = (
+    "handover_id", "event_type", "expected_date", "institution", "contact_point",
+    "valid_id_status", "housing_status", "income_status", "debts_status", "care_status",
+    "missing_conditions_count", "needs_care_handover", "has_wijkteam_involvement",
+)
+
+
+@dataclass(frozen=True)
+class HandoverDelivery:
+    delivered: dict[str, int]  # CBS code -> persons in its package
+    already_received: int  # packages the endpoint recognised by their idempotency key
+
+
+def deliver_handover_packages(*, warehouse_path: Path, keys_dir: Path, keyring: KeyRing,
+                              vault: IdentityVault, disclosure_log: Path, outbox: Path,
+                              delivery_url: str, as_of: str, run_id: str) -> HandoverDelivery:
+    """Seal and deliver one package per municipality with people in the handover window.
+
+    Re-identifies through privacy.reidentify (which refuses a purpose or recipient the
+    register does not allow), delivers to `outbox` or POSTs to `delivery_url`, and logs
+    each delivery. Returns what went to whom.
+    """
+    with warehouse.connect(warehouse_path, read_only=True) as con:
+        frame = con.execute(
+            f"select municipality_code, person_pseudonym, {', '.join(HANDOVER_COLUMNS)} "  # noqa: S608
+            "from main.warm_handover where handover_route = 'probation' "
+            "order by municipality_code, expected_date, handover_id").df()
+    signing_key = load_or_create_signing_key(keys_dir)
+    purpose = load_purposes()[PURPOSE]
+    delivered, duplicates = {}, 0
+    columns = [*IDENTITY_COLUMNS, PERSON_REF, *HANDOVER_COLUMNS]
+    for code, rows in frame.groupby("municipality_code", sort=True):
+        recipient = Recipient("municipality", code)
+        persons = rows["person_pseudonym"].unique().tolist()
+        identities = reidentify(vault, disclosure_log, purpose=PURPOSE, recipient=recipient,
+                                pseudonyms=persons, source_datasets=SOURCE_DATASETS,
+                                run_id=run_id)
+        refs = {person: ref for person, _, ref in rekey(keyring, [(p, code) for p in persons])}
+        records = [
+            [identities.get(r.person_pseudonym, {}).get(c) for c in IDENTITY_COLUMNS]
+            + [refs[r.person_pseudonym]] + [getattr(r, c) for c in HANDOVER_COLUMNS]
+            for r in rows.itertuples(index=False)
+        ]
+        files = handover_files(columns, records)
+        manifest = handover_manifest(
+            purpose=PURPOSE, legal_basis=purpose.legal_basis, as_of=as_of, rows=len(records),
+            run_id=run_id, key_version=keyring.version,
+            source_datasets=SOURCE_DATASETS)
+        blob = seal_package(files, manifest, recipient_id=code,
+                            recipient_key=load_or_create_recipient_key(keys_dir, code).public_key(),
+                            signing_key=signing_key)
+        name = f"warm_handover_{as_of}.kbpkg"
+        if delivery_url:
+            key = idempotency_key(code, PURPOSE, as_of, data_checksum(files))
+            where = to_endpoint(delivery_url, code, name, blob, key)
+        else:
+            where = to_outbox(outbox, code, name, blob)
+        duplicates += where.duplicate
+        append_entry(disclosure_log, {
+            "event": "delivery", "recipient": str(recipient), "purpose": PURPOSE,
+            "legal_basis": purpose.legal_basis, "fields": columns,
+            "persons": len(records), "source_datasets": list(SOURCE_DATASETS),
+            "run_id": run_id, "package": name, "channel": where.where,
+            "subject_refs": subject_refs(vault.keys, list(identities)),
+        })
+        delivered[code] = len(records)
+    return HandoverDelivery(delivered, duplicates)

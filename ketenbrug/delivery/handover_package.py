@@ -1,0 +1,47 @@
+"""What goes into a warm-handover package: the data twice (CSV and Parquet) and a manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ketenbrug.contracts.odcs import load_contract
+from ketenbrug.privacy.csv_safe import to_csv
+
+CSV_NAME, PARQUET_NAME = "warm_handover.csv", "warm_handover.parquet"
+
+
+def handover_files(columns: Sequence[str], records: Sequence[Sequence[object]]) -> dict[str, bytes]:
+    """CSV (formula-safe) and Parquet (typed as text, values as given) of the same rows."""
+    table = pa.table({c: pa.array([None if r[i] is None else str(r[i]) for r in records],
+                                  type=pa.string()) for i, c in enumerate(columns)})
+    parquet = io.BytesIO()
+    pq.write_table(table, parquet)
+    return {CSV_NAME: to_csv(columns, records), PARQUET_NAME: parquet.getvalue()}
+
+
+def handover_manifest(*, purpose: str, legal_basis: str, as_of: str, rows: int, run_id: str,
+                      key_version: int, source_datasets: Sequence[str]) -> dict:
+    """The package manifest: what, why, for when, from which contract versions."""
+    return {
+        "purpose": purpose, "legal_basis": legal_basis, "as_of_date": as_of,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "row_count": rows,
+        "run_id": run_id, "key_version": key_version,
+        "contracts": {ds: _contract_version(ds) for ds in source_datasets},
+    }
+
+
+def data_checksum(files: dict[str, bytes]) -> str:
+    """SHA-256 over the CSV: the content a delivery is about, independent of its sealing."""
+    return hashlib.sha256(files[CSV_NAME]).hexdigest()
+
+
+def _contract_version(dataset: str) -> str:
+    source, name = dataset.split(".")
+    contract = load_contract(source, name)
+    return f"{contract.document['id']} v{contract.version}"

@@ -1,0 +1,54 @@
+"""A probation officer's read of client profiles: own organisation only, always logged."""
+
+from __future__ import annotations
+
+from ketenbrug import warehouse
+from ketenbrug.config import Settings
+from ketenbrug.contracts.registers import load_purposes
+from ketenbrug.privacy import KeyStore, PseudonymError, append_entry, key_version_of
+from ketenbrug.privacy.rotation import current_domain_pseudonym
+from ketenbrug.privacy.subject_refs import subject_refs
+from ketenbrug.warehouse.schema import DOMAIN_PSEUDONYMS
+
+PURPOSE = "justice_profile"
+
+
+def read_profiles(settings: Settings, organisation: str, client_pseudonym: str | None = None,
+                  limit: int = 20) -> list[dict]:
+    """The organisation's profiles (one client's if given); the read goes to the log.
+
+    A client pseudonym from before a key rotation is looked up under the client's
+    current one (the row shows it); one that is not a pseudonym of this organisation's
+    clients, then or now, is refused (PseudonymError) rather than answered with nothing.
+    """
+    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        if client_pseudonym:
+            client_pseudonym = _current(con, settings, organisation, client_pseudonym)
+        rows = con.execute(
+            "select p.*, d.person_pseudonym as _internal from main.client_profiles p "
+            f"join {DOMAIN_PSEUDONYMS} d on d.domain_pseudonym = p.client_pseudonym "
+            "and d.domain = p.organisation where p.organisation = ? "
+            "and (? is null or p.client_pseudonym = ?) order by p.client_pseudonym limit ?",
+            [organisation, client_pseudonym, client_pseudonym, limit]).df()
+    internal = rows.pop("_internal").tolist() if not rows.empty else []
+    append_entry(settings.disclosure_log, {
+        "event": "profile_read", "recipient": f"probation_organisation:{organisation}",
+        "purpose": PURPOSE, "legal_basis": load_purposes()[PURPOSE].legal_basis,
+        "fields": list(rows.columns), "persons": len(rows),
+        "source_datasets": ["probation.clients", "probation.orders", "dji.detentions",
+                            "wijkteam.involvements", "care.episodes"],
+        "subject_refs": subject_refs(KeyStore(settings.keys_dir), internal),
+    })
+    return rows.to_dict("records")
+
+
+def _current(con, settings: Settings, organisation: str, client_pseudonym: str) -> str:
+    given, version = key_version_of(client_pseudonym), KeyStore(settings.keys_dir).current().version
+    if given == version:
+        return client_pseudonym
+    current = current_domain_pseudonym(con, organisation, client_pseudonym)
+    if current is None:
+        raise PseudonymError(f"{client_pseudonym} is of key version {given} and was never the "
+                             f"pseudonym of a client of {organisation}; the hub is on version "
+                             f"{version}")
+    return current

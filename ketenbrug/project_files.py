@@ -1,0 +1,54 @@
+"""Where the hub's own files are: the dbt project, reference data, the instance template.
+
+Found as package resources of `ketenbrug`, so an installed wheel finds them as a
+checkout does; nothing walks up from a module's `__file__`.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+PACKAGE_DIR = Path(str(resources.files("ketenbrug"))).resolve()
+DBT_PROJECT_DIR = (PACKAGE_DIR / "dbt_project").resolve()
+# The parsed project (dagster-dbt reads it when the code location loads).
+DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+REFERENCE_DIR = (PACKAGE_DIR / "reference").resolve()
+DAGSTER_INSTANCE_TEMPLATE = (PACKAGE_DIR / "dagster.yaml").resolve()
+
+
+def dbt_run_target(warehouse_path: Path | str) -> Path:
+    """Where a hub run's `dbt build` writes its manifest and compiled SQL: beside the
+    warehouse it built, so audits read the SQL that actually ran on that warehouse."""
+    return Path(warehouse_path).parent / "dbt_target"
+
+
+def dbt_run_manifest(warehouse_path: Path | str) -> Path:
+    """The manifest of the last build on this warehouse, else the parsed project's."""
+    ran = dbt_run_target(warehouse_path) / "manifest.json"
+    return ran if ran.exists() else DBT_MANIFEST
+
+
+def ensure_dbt_manifest() -> Path:
+    """Parse the dbt project when its manifest is missing or older than any model file.
+
+    dagster-dbt reads target/manifest.json at load time (../shared/STACK.md); parsing
+    needs no database, so this is safe before any run. Returns the manifest's path;
+    raises RuntimeError when dbt cannot parse the project.
+    """
+    sources = [p for p in DBT_PROJECT_DIR.rglob("*")
+               if p.suffix in {".sql", ".yml", ".yaml", ".csv"}
+               and "target" not in p.parts and "logs" not in p.parts]
+    newest = max((p.stat().st_mtime for p in sources), default=0.0)
+    if DBT_MANIFEST.exists() and DBT_MANIFEST.stat().st_mtime >= newest:
+        return DBT_MANIFEST
+    from dbt.cli.main import dbtRunner  # heavy import, only when a parse is due
+
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("KETENBRUG_WAREHOUSE", str(DBT_MANIFEST.parent / "parse.duckdb"))
+    result = dbtRunner().invoke(["parse", "--project-dir", str(DBT_PROJECT_DIR),
+                                 "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"])
+    if not result.success:
+        raise RuntimeError(f"dbt parse failed: {result.exception}")
+    return DBT_MANIFEST

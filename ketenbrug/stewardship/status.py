@@ -1,0 +1,64 @@
+"""What a steward asks first: the last run, what the marts hold, which checks failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from ketenbrug import warehouse
+from ketenbrug.config import Settings
+from ketenbrug.warehouse.schema import BATCHES
+
+MARTS = ("client_profiles", "client_orders", "warm_handover", "volume_monitor",
+         "billing_statements", "statutory_priority_guard")
+
+
+@dataclass
+class HubStatus:
+    last_run: dict | None = None
+    mart_rows: dict[str, int | None] = field(default_factory=dict)
+    batches: list[dict] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+
+
+def collect_status(settings: Settings) -> HubStatus:
+    """Read the Dagster instance and the warehouse (read-only); never starts anything."""
+    status = HubStatus()
+    _read_runs(settings, status)
+    if settings.warehouse_path.exists():
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            tables = {r[0] for r in con.execute(
+                "select table_name from information_schema.tables").fetchall()}
+            for mart in MARTS:
+                status.mart_rows[mart] = (
+                    con.execute(f"select count(*) from main.{mart}").fetchone()[0]  # noqa: S608 (allow-listed)
+                    if mart in tables else None)
+            if warehouse.table_exists(con, BATCHES):
+                status.batches = con.execute(
+                    "select source, dataset, batch_id, status, received, staged, quarantined, "
+                    "rejected, verdict from (select *, row_number() over (partition by source, "
+                    f"dataset order by received_at desc) as rn from {BATCHES}) "
+                    "where rn = 1 order by source, dataset").df().to_dict("records")
+    return status
+
+
+def _read_runs(settings: Settings, status: HubStatus) -> None:
+    if not (settings.dagster_home / "dagster.yaml").exists():
+        return
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        runs = instance.get_runs(limit=1)
+        if not runs:
+            return
+        run = runs[0]
+        record = instance.get_run_record_by_id(run.run_id)
+        status.last_run = {"run_id": run.run_id, "job": run.job_name, "status": run.status.value,
+                           "started": record.start_time, "ended": record.end_time}
+        for event in instance.all_logs(run.run_id,
+                                       of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+            evaluation = event.dagster_event.event_specific_data
+            if not evaluation.passed:
+                status.failed_checks.append(
+                    f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")

@@ -1,0 +1,39 @@
+"""The warehouse room: landing tables, the batch ledger and cursors, published rows.
+
+Importable without Dagster. The schema (table names, ledger DDL, batch statuses) has one
+owner, `ketenbrug.warehouse.schema`; everything else imports its names.
+"""
+
+from ketenbrug.warehouse.connection import connect, table_exists
+from ketenbrug.warehouse.landing import LandedBatch, ensure_landing, land_batch
+from ketenbrug.warehouse.ledger import (
+    batch_frame,
+    decisions,
+    latest_batch_id,
+    ledger_row,
+    read_cursor,
+    record_decision,
+    record_verdict,
+    reject_records,
+    rejections_by_reason,
+    rewind_cursor,
+    unbalanced_batches,
+    write_cursor,
+)
+from ketenbrug.warehouse.published import published_rows_sql
+from ketenbrug.warehouse.schema import (
+    IDENTITY_COLUMNS,
+    META_COLUMNS,
+    PUBLISHED_STATUSES,
+    BatchStatus,
+    landing_columns,
+    landing_table,
+)
+
+__all__ = [
+    "IDENTITY_COLUMNS", "META_COLUMNS", "PUBLISHED_STATUSES", "BatchStatus", "LandedBatch",
+    "batch_frame", "connect", "decisions", "ensure_landing", "land_batch", "landing_columns",
+    "landing_table", "latest_batch_id", "ledger_row", "published_rows_sql", "read_cursor",
+    "record_decision", "record_verdict", "reject_records", "rejections_by_reason",
+    "rewind_cursor", "table_exists", "unbalanced_batches", "write_cursor",
+]

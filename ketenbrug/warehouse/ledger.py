@@ -1,0 +1,144 @@
+"""The batch ledger and the cursors: where each pull stopped, what each batch became.
+
+received = staged + quarantined + rejected holds for every batch once it is judged;
+`unbalanced_batches` is the reconciliation the accounting check runs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pandas as pd
+
+from ketenbrug.connectors.manifest import DatasetManifest
+from ketenbrug.warehouse.connection import table_exists
+from ketenbrug.warehouse.schema import (
+    BATCHES,
+    CURSORS,
+    DECISIONS,
+    REJECTIONS,
+    BatchStatus,
+    landing_table,
+)
+
+
+def read_cursor(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> str | None:
+    """Where the last pull of `manifest`'s dataset stopped; None before the first pull."""
+    try:
+        row = con.execute(
+            f"select updated_since from {CURSORS} where source = ? and dataset = ?",
+            [manifest.source, manifest.name]).fetchone()
+    except duckdb.CatalogException:
+        return None
+    return row[0] if row else None
+
+
+def write_cursor(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
+                 updated_since: str) -> None:
+    """Record where the pull of `manifest`'s dataset stopped."""
+    con.execute(f"insert or replace into {CURSORS} values (?, ?, ?)",
+                [manifest.source, manifest.name, updated_since])
+
+
+def rewind_cursor(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
+                  updated_since: str) -> None:
+    """Move the cursor back to `updated_since` (never forward), so those records come again."""
+    con.execute(
+        f"update {CURSORS} set updated_since = ? where source = ? and dataset = ? "
+        "and updated_since > ?", [updated_since, manifest.source, manifest.name, updated_since])
+
+
+def unbalanced_batches(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> list[dict]:
+    """Batches whose ledger does not reconcile with the rows actually landed and rejected.
+
+    received must equal landed rows + rejection rows; and once judged, the landed rows
+    must be counted as staged (passed, released), quarantined, or rejected (dropped).
+    """
+    return con.execute(
+        "with landed as (select _batch_id as batch_id, count(*) as n from "
+        f"{landing_table(manifest)} group by 1), "
+        f"refused as (select batch_id, count(*) as n from {REJECTIONS} group by 1) "
+        "select b.batch_id, b.status, b.received, b.staged, b.quarantined, b.rejected, "
+        "coalesce(l.n, 0) as landed_rows, coalesce(r.n, 0) as rejection_rows "
+        f"from {BATCHES} b left join landed l using (batch_id) "
+        "left join refused r using (batch_id) where b.source = $source "
+        "and b.dataset = $dataset and ("
+        "b.received <> b.staged + b.quarantined + b.rejected and b.status <> $landed "
+        "or b.received <> coalesce(l.n, 0) + b.rejected - case when b.status = $dropped "
+        "then coalesce(l.n, 0) else 0 end "
+        "or b.rejected <> coalesce(r.n, 0))",
+        {"source": manifest.source, "dataset": manifest.name,
+         "landed": BatchStatus.LANDED.value, "dropped": BatchStatus.DROPPED.value},
+    ).df().to_dict("records")
+
+
+def latest_batch_id(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> str | None:
+    row = con.execute(
+        f"select batch_id from {BATCHES} where source = ? and dataset = ? "
+        "order by received_at desc limit 1", [manifest.source, manifest.name]).fetchone()
+    return row[0] if row else None
+
+
+def batch_frame(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
+                batch_id: str) -> pd.DataFrame:
+    """The rows one batch landed, as text, ready for its contract."""
+    return con.execute(
+        f"select * exclude (_received_at) from {landing_table(manifest)} "
+        "where _batch_id = ?", [batch_id]).df()
+
+
+def record_verdict(con: duckdb.DuckDBPyConnection, batch_id: str, *, passed: bool,
+                   contract_version: str, verdict: str) -> dict:
+    """Mark a batch passed (published to staging) or quarantined; return its accounting."""
+    status = BatchStatus.PASSED if passed else BatchStatus.QUARANTINED
+    con.execute(
+        f"update {BATCHES} set status = ?, contract_version = ?, verdict = ?, "
+        "staged = case when ? then received - rejected else 0 end, "
+        "quarantined = case when ? then 0 else received - rejected end where batch_id = ?",
+        [status.value, contract_version, verdict, passed, passed, batch_id])
+    received, staged, quarantined, rejected = con.execute(
+        f"select received, staged, quarantined, rejected from {BATCHES} where batch_id = ?",
+        [batch_id]).fetchone()
+    return {"status": status.value, "received": received, "staged": staged,
+            "quarantined": quarantined, "rejected": rejected}
+
+
+
+
+def ledger_row(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict | None:
+    """The ledger row of one batch, or None when there is no such batch."""
+    rows = con.execute(f"select * from {BATCHES} where batch_id = ?", [batch_id]).df()
+    return None if rows.empty else rows.to_dict("records")[0]
+
+
+def rejections_by_reason(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, int]:
+    """How many records of one batch were rejected, per reason, most frequent first."""
+    return dict(con.execute(
+        f"select reason, count(*) from {REJECTIONS} where batch_id = ? "
+        "group by reason order by 2 desc", [batch_id]).fetchall())
+
+
+def reject_records(con: duckdb.DuckDBPyConnection, batch_id: str, keys: list[str],
+                   reason: str) -> None:
+    """Add one rejection with `reason` for each record key of a batch."""
+    con.executemany(f"insert into {REJECTIONS} values (?, ?, ?)",
+                    [(batch_id, key, reason) for key in keys])
+
+
+def record_decision(con: duckdb.DuckDBPyConnection, batch_id: str, decision: BatchStatus,
+                    reason: str, steward: str) -> None:
+    """Keep a steward's decision on a quarantined batch, with who and when."""
+    con.execute(f"insert into {DECISIONS} values (?, ?, ?, ?, ?)",
+                [batch_id, decision.value, reason, steward,
+                 datetime.now(UTC).replace(tzinfo=None)])
+
+
+def decisions(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[dict]:
+    """The decisions taken on one batch, oldest first (none on a warehouse without any)."""
+    if not table_exists(con, DECISIONS):
+        return []
+    frame: pd.DataFrame = con.execute(
+        f"select decision, reason, decided_by, decided_at from {DECISIONS} "
+        "where batch_id = ? order by decided_at", [batch_id]).df()
+    return frame.to_dict("records")

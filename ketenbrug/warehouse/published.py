@@ -1,0 +1,23 @@
+"""Published rows: what downstream may read of a landing table.
+
+Write-audit-publish: only rows of batches that passed their contract or were released by
+a steward are published. dbt's staging reads them through the `published_rows` macro;
+Python readers use this one helper, so both sides ask the same question.
+"""
+
+from __future__ import annotations
+
+from ketenbrug.connectors.manifest import DatasetManifest
+from ketenbrug.warehouse.schema import BATCHES, PUBLISHED_STATUSES, landing_table
+
+
+def published_rows_sql(manifest: DatasetManifest) -> tuple[str, list[str]]:
+    """Return a query over the published rows of `manifest`'s landing table, and its parameters.
+
+    Use it as a subquery: `select ... from ({sql}) as published`, binding the parameters.
+    """
+    placeholders = ", ".join("?" for _ in PUBLISHED_STATUSES)
+    sql = (f"select landed.* from {landing_table(manifest)} as landed "
+           f"join {BATCHES} as batches on batches.batch_id = landed._batch_id "
+           f"where batches.status in ({placeholders})")
+    return sql, [status.value for status in PUBLISHED_STATUSES]

@@ -1,0 +1,87 @@
+"""The warehouse's own tables: their names, the batch ledger's DDL, and a batch's statuses.
+
+This module is the one owner of that schema. Python imports the names from here; dbt
+reads the published statuses through the `published_batch_statuses` macro, which a test
+holds equal to `PUBLISHED_STATUSES`. The privacy room owns the pseudonym tables it
+writes (privacy.domains); they are listed here so the catalogue is in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from ketenbrug.connectors.manifest import DatasetManifest
+from ketenbrug.privacy.domains import DOMAIN_TABLE, FORMER_TABLE
+
+LANDING_SCHEMA = "landing"
+BATCHES = "landing._batches"
+REJECTIONS = "landing._rejections"
+CURSORS = "landing._cursors"
+DECISIONS = "landing._batch_decisions"
+DOMAIN_PSEUDONYMS = DOMAIN_TABLE
+FORMER_DOMAIN_PSEUDONYMS = FORMER_TABLE
+
+
+class BatchStatus(StrEnum):
+    """Write-audit-publish: a batch lands, its contract passes or quarantines it, and a
+    steward releases or drops a quarantined one."""
+
+    LANDED = "landed"
+    PASSED = "passed"
+    QUARANTINED = "quarantined"
+    RELEASED = "released"
+    DROPPED = "dropped"
+
+
+# The statuses whose rows staging reads; every other batch is invisible downstream.
+PUBLISHED_STATUSES = (BatchStatus.PASSED, BatchStatus.RELEASED)
+
+META_COLUMNS = ("_batch_id", "_source", "_dataset", "_record_key", "_received_at", "_payload_hash",
+                "_missing_fields")
+IDENTITY_COLUMNS = ("person_pseudonym", "pseudonym_basis", "is_bsn_present", "identity_issues",
+                    "is_bsn_valid")
+# Landing keeps every data value as text; these columns are the hub's own and typed.
+COLUMN_TYPES = {"_received_at": "timestamp", "is_bsn_present": "boolean",
+                "is_bsn_valid": "boolean"}
+
+LEDGER_DDL = f"""
+create schema if not exists {LANDING_SCHEMA};
+create table if not exists {BATCHES} (
+    batch_id varchar primary key, source varchar not null, dataset varchar not null,
+    received_at timestamp not null, status varchar not null, received integer not null,
+    staged integer not null, quarantined integer not null, rejected integer not null,
+    fields_dropped integer not null, contract_version varchar, verdict varchar
+);
+create table if not exists {REJECTIONS} (
+    batch_id varchar not null, record_key varchar, reason varchar not null
+);
+create table if not exists {CURSORS} (
+    source varchar, dataset varchar, updated_since varchar not null,
+    primary key (source, dataset)
+);
+create table if not exists {DECISIONS} (
+    batch_id varchar not null, decision varchar not null, reason varchar not null,
+    decided_by varchar not null, decided_at timestamp not null
+);
+"""
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def ident(name: str) -> str:
+    """Return `name` if it is a plain lowercase SQL identifier; refuse anything else."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"refusing identifier {name!r}")
+    return name
+
+
+def landing_table(manifest: DatasetManifest) -> str:
+    """`landing.<slug>__<dataset>`: the table one dataset lands in."""
+    return f"{LANDING_SCHEMA}.{ident(manifest.table)}"
+
+
+def landing_columns(manifest: DatasetManifest) -> list[str]:
+    """The columns of a dataset's landing table: the hub's, the identity flags, the data."""
+    identity = list(IDENTITY_COLUMNS) if manifest.identity else []
+    return [*META_COLUMNS, *identity, *manifest.field_names]

@@ -1,0 +1,35 @@
+"""Delivery of warm-handover packages as a Dagster asset; what is delivered, and how, is
+ketenbrug.delivery.handover's."""
+
+from pathlib import Path
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from ketenbrug.contracts.registers import load_purposes
+from ketenbrug.delivery.handover import PURPOSE, deliver_handover_packages
+from ketenbrug.pipelines.assets.dbt import dbt_vars
+from ketenbrug.pipelines.resources import HubStorage
+
+WARM_HANDOVER = AssetKey(["warm_handover"])
+
+
+@asset(
+    key=AssetKey(["delivery", "warm_handover_packages"]), group_name="delivery",
+    deps=[WARM_HANDOVER], kinds={"python"},
+    description=("Sealed warm-handover packages (Pm art. 20d set), one per municipality of "
+                 "intended settlement, under outbox/<CBS code>/. Only people handed over "
+                 "through probation; short detentions go from the prison service directly."),
+    metadata={"purpose": PURPOSE, "legal_basis": load_purposes()[PURPOSE].legal_basis},
+)
+def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> MaterializeResult:
+    outcome = deliver_handover_packages(
+        warehouse_path=Path(hub.warehouse_path), keys_dir=Path(hub.keys_dir),
+        keyring=hub.keyring(), vault=hub.vault(), disclosure_log=Path(hub.disclosure_log),
+        outbox=Path(hub.outbox_dir), delivery_url=hub.delivery_url,
+        as_of=dbt_vars()["as_of_date"], run_id=context.run_id)
+    delivered, duplicates = outcome.delivered, outcome.already_received
+    return MaterializeResult(metadata={
+        "packages": len(delivered), "persons": sum(delivered.values()),
+        "channel": hub.delivery_url or hub.outbox_dir, "already_received": duplicates,
+        "per_municipality": MetadataValue.json(delivered),
+    })

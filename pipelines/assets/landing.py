@@ -1,0 +1,161 @@
+"""Ingestion: one landing asset per dataset, and its contract as a blocking asset check.
+
+Write-audit-publish: the asset writes a batch to landing (identities already split off
+at the boundary); the contract check audits it and marks it passed or quarantined in
+the batch ledger; staging models read passed batches only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
+)
+
+from ketenbrug import warehouse
+from ketenbrug.audit.funding_separation import funding_stream_of_group
+from ketenbrug.connectors import DatasetManifest, all_datasets
+from ketenbrug.contracts.gx_sql import validate_batch_sql
+from ketenbrug.contracts.odcs import load_contract
+from ketenbrug.pipelines.resources import HubStorage
+from ketenbrug.privacy.boundary import Boundary, IncomingRecord
+
+
+def landing_key(manifest: DatasetManifest) -> AssetKey:
+    """`landing/<slug>__<dataset>`: the same key dbt's source() resolves to."""
+    return AssetKey(["landing", manifest.table])
+
+
+def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
+    contract = load_contract(manifest.source, manifest.name)
+
+    @asset(
+        key=landing_key(manifest), group_name=manifest.source, kinds={"duckdb", "python"},
+        required_resource_keys={"hub", f"source_{manifest.source}"},
+        description=(f"{manifest.name} pulled from {manifest.source} (permitted fields only), "
+                     "identities split into the vault, landed as one batch."),
+        metadata={
+            "legal_basis": manifest.legal_basis, "purposes": ", ".join(manifest.purposes),
+            "controller": manifest.controller, "retention": manifest.retention,
+            "processing_register_id": manifest.processing_register_id,
+            "contract": f"{contract.document['id']} v{contract.version}",
+            "permitted_fields": ", ".join(manifest.field_names),
+            "funding_stream": funding_stream_of_group(manifest.source) or "unknown",
+        },
+    )
+    def _land(context) -> MaterializeResult:
+        hub: HubStorage = context.resources.hub
+        connector = getattr(context.resources, f"source_{manifest.source}").connector()
+        db = Path(hub.warehouse_path)
+        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with warehouse.connect(db) as con:
+            warehouse.ensure_landing(con, manifest)
+            since = warehouse.read_cursor(con, manifest)
+        try:
+            extract = connector.pull(manifest.name, since)
+        finally:
+            connector.close()
+        boundary = Boundary(hub.keyring(), hub.vault(), manifest.source)
+        split = boundary.split(
+            [IncomingRecord(allowed.identity,
+                            {**allowed.fields, "_missing_fields": allowed.missing_text}, raw)
+             for allowed, raw in extract.records], has_identity=bool(manifest.identity))
+        received_at = datetime.now(UTC).replace(tzinfo=None)
+        batch_id = f"{manifest.table}-{received_at:%Y%m%dT%H%M%S}-{context.run_id[:8]}"
+        with warehouse.connect(db) as con:
+            batch = warehouse.land_batch(
+                con, manifest, split.rows, batch_id=batch_id, received_at=received_at,
+                fields_dropped=sum(extract.dropped_fields.values()),
+                cursor=_next_cursor(since, extract.max_updated_at, started))
+        # Agreement ids are contract references, not personal data: the UI shows which
+        # agreements a municipal-funded batch covers.
+        covered = ({"agreement_ids": MetadataValue.json(sorted(
+            {str(r["agreement_id"]) for r in split.rows if r.get("agreement_id")}))}
+            if "agreement_id" in manifest.field_names else {})
+        # Counts by field name only: values never reach Dagster's event log.
+        return MaterializeResult(metadata={**covered,
+            "batch_id": batch.batch_id, "incremental_since": since or "(full pull)",
+            "pages": extract.pages, "records_received": batch.received,
+            "records_landed": batch.landed, "records_rejected": batch.rejected,
+            "identities_to_vault": split.identities_stored,
+            "fields_dropped": MetadataValue.json(dict(sorted(extract.dropped_fields.items()))),
+        })
+
+    return _land
+
+
+def _next_cursor(since: str | None, newest_seen: str | None, started: str) -> str | None:
+    """Where the next pull starts: the newest change seen, but never past this pull's start.
+
+    A record stamped in the future (a source clock or data error) must not push the
+    cursor ahead of real time, or every change made until then would be skipped.
+    """
+    if newest_seen is None:
+        return since
+    return min(newest_seen, started)
+
+
+def build_contract_check(manifest: DatasetManifest):
+    contract = load_contract(manifest.source, manifest.name)
+
+    @asset_check(
+        asset=landing_key(manifest), name="contract", blocking=True,
+        required_resource_keys={"hub"},
+        description=(f"ODCS contract {contract.document['id']} v{contract.version}, compiled to "
+                     "Great Expectations, on the latest batch. Failing batches are quarantined."),
+    )
+    def _check(context) -> AssetCheckResult:
+        db = Path(context.resources.hub.warehouse_path)
+        with warehouse.connect(db) as con:
+            batch_id = warehouse.latest_batch_id(con, manifest)
+            # GX pushes every rule down to DuckDB as SQL on this batch only (contracts/gx_sql.py)
+            result = validate_batch_sql(contract, db, manifest.table, batch_id)
+            verdict = "; ".join(f.describe() for f in result.failures) or "all rules passed"
+            accounting = warehouse.record_verdict(
+                con, batch_id, passed=result.passed, contract_version=contract.version,
+                verdict=verdict)
+        balanced = accounting["received"] == (
+            accounting["staged"] + accounting["quarantined"] + accounting["rejected"])
+        if not result.passed:
+            context.log.error(f"{manifest.source}.{manifest.name} batch {batch_id} quarantined: "
+                              f"{verdict}")
+        return AssetCheckResult(
+            passed=result.passed and balanced, severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "batch_id": batch_id, "rows_checked": result.rows, "rules": result.rules,
+                "rules_failed": len(result.failures), "verdict": verdict,
+                **{k: v for k, v in accounting.items()}, "accounting_balanced": balanced,
+            })
+
+    return _check
+
+
+def build_accounting_check(manifest: DatasetManifest):
+    @asset_check(
+        asset=landing_key(manifest), name="accounting", blocking=True,
+        required_resource_keys={"hub"},
+        description=("Nothing lost: for every batch, records received = landed + rejected "
+                     "with a reason, and landed = staged or quarantined by the verdict."),
+    )
+    def _check(context) -> AssetCheckResult:
+        with warehouse.connect(Path(context.resources.hub.warehouse_path), read_only=True) as con:
+            unbalanced = warehouse.unbalanced_batches(con, manifest)
+        return AssetCheckResult(
+            passed=not unbalanced, severity=AssetCheckSeverity.ERROR,
+            metadata={"unbalanced_batches": MetadataValue.json(unbalanced)})
+
+    return _check
+
+
+LANDING_ASSETS = [build_landing_asset(m) for m in all_datasets()]
+CONTRACT_CHECKS = [build_contract_check(m) for m in all_datasets()]
+ACCOUNTING_CHECKS = [build_accounting_check(m) for m in all_datasets()]

@@ -24,8 +24,11 @@ ui: $(INSTALLED)  ## the Dagster UI on the demo's instance and warehouse
 status: $(INSTALLED)
 	$(BIN)/ketenbrug status
 
-lint: $(INSTALLED)
+lint: $(INSTALLED)  ## ruff, mypy on the Python packages, sqlfluff on dbt_project/
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	KETENBRUG_WAREHOUSE=$$(mktemp -d)/lint.duckdb DBT_SEND_ANONYMOUS_USAGE_STATS=false \
+		$(BIN)/sqlfluff lint dbt_project
 
 clean:  ## remove everything the demo wrote (keys included)
 	rm -rf var dbt_project/target dbt_project/logs

@@ -14,10 +14,16 @@ clients as (
 ),
 
 rows_by_organisation as (
-    select client_pseudonym, organisation, 'client_profiles' as mart
+    select
+        client_pseudonym,
+        organisation,
+        'client_profiles' as mart
     from {{ ref('client_profiles') }}
     union all
-    select client_pseudonym, organisation, 'client_orders' as mart
+    select
+        client_pseudonym,
+        organisation,
+        'client_orders' as mart
     from {{ ref('client_orders') }}
 ),
 

@@ -44,16 +44,16 @@
 
 {% if violations %}
     {%- for model_name, column_name, problem in violations %}
-select
-    '{{ model_name }}' as model_name,
-    '{{ column_name }}' as column_name,
-    '{{ problem }}' as problem
-{{ 'union all' if not loop.last }}
+        select
+            '{{ model_name }}' as model_name,
+            '{{ column_name }}' as column_name,
+            '{{ problem }}' as problem
+        {{ 'union all' if not loop.last }}
     {%- endfor %}
 {% else %}
-select
-    cast(null as varchar) as model_name,
-    cast(null as varchar) as column_name,
-    cast(null as varchar) as problem
-where 1 = 0
+    select
+        cast(null as varchar) as model_name,
+        cast(null as varchar) as column_name,
+        cast(null as varchar) as problem
+    where 1 = 0
 {% endif %}

@@ -30,14 +30,14 @@
 
 {% if violations %}
     {%- for model_name, parent in violations %}
-select
-    '{{ model_name }}' as model_name,
-    '{{ parent }}' as forbidden_parent
-{{ 'union all' if not loop.last }}
+        select
+            '{{ model_name }}' as model_name,
+            '{{ parent }}' as forbidden_parent
+        {{ 'union all' if not loop.last }}
     {%- endfor %}
 {% else %}
-select
-    cast(null as varchar) as model_name,
-    cast(null as varchar) as forbidden_parent
-where 1 = 0
+    select
+        cast(null as varchar) as model_name,
+        cast(null as varchar) as forbidden_parent
+    where 1 = 0
 {% endif %}

@@ -18,14 +18,14 @@
 
 {% if violations %}
     {%- for column_name, word in violations %}
-select
-    '{{ column_name }}' as column_name,
-    '{{ word }}' as forbidden_word
-{{ 'union all' if not loop.last }}
+        select
+            '{{ column_name }}' as column_name,
+            '{{ word }}' as forbidden_word
+        {{ 'union all' if not loop.last }}
     {%- endfor %}
 {% else %}
-select
-    cast(null as varchar) as column_name,
-    cast(null as varchar) as forbidden_word
-where 1 = 0
+    select
+        cast(null as varchar) as column_name,
+        cast(null as varchar) as forbidden_word
+    where 1 = 0
 {% endif %}

@@ -20,28 +20,28 @@ statements as (
         ('dji', 'detentions', 'detention_id'),
         ('wijkteam', 'involvements', 'involvement_id'),
     ] %}
-    select
-        person_pseudonym,
-        '{{ condition }}' as basic_condition,
-        '{{ source_name }}' as statement_source,
-        {{ condition }}_status as condition_status,
-        {{ condition }}_as_of_date as status_as_of_date,
-        {{ record_id }} as source_record_id,
-        updated_at as source_updated_at
-    from {{ relation }}
-    where
-        person_pseudonym is not null
-        and {{ condition }}_status is not null
-        and {{ condition }}_as_of_date is not null
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-    {% if not loop.last %}union all{% endif %}
+            select
+                person_pseudonym,
+                '{{ condition }}' as basic_condition,
+                '{{ source_name }}' as statement_source,
+                {{ condition }}_status as condition_status,
+                {{ condition }}_as_of_date as status_as_of_date,
+                {{ record_id }} as source_record_id,
+                updated_at as source_updated_at
+            from {{ relation }}
+            where
+                person_pseudonym is not null
+                and {{ condition }}_status is not null
+                and {{ condition }}_as_of_date is not null
+            {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
 ranked as (
     select
-        statements.*,
+        *,
         row_number() over (
             partition by person_pseudonym, basic_condition, statement_source, status_as_of_date
             order by source_updated_at desc, source_record_id desc

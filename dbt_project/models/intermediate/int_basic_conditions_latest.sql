@@ -19,7 +19,7 @@ history as (
 
 ranked as (
     select
-        history.*,
+        *,
         row_number() over (
             partition by person_pseudonym, basic_condition, statement_source
             order by status_as_of_date desc
@@ -43,7 +43,7 @@ latest_per_source as (
 
 severity as (
     select
-        latest_per_source.*,
+        *,
         case dji_status
             when 'not_arranged' then 3
             when 'unknown' then 2
@@ -59,7 +59,7 @@ severity as (
 
 resolved as (
     select
-        severity.*,
+        *,
         case
             when wijkteam_as_of_date is null then 'dji'
             when dji_as_of_date is null then 'wijkteam'

@@ -17,20 +17,34 @@ episodes as (
 ),
 
 persons as (
-    select person_pseudonym from clients where person_pseudonym is not null
+    select person_pseudonym
+    from clients
+    where person_pseudonym is not null
     union
-    select person_pseudonym from detentions where person_pseudonym is not null
+    select person_pseudonym
+    from detentions
+    where person_pseudonym is not null
     union
-    select person_pseudonym from involvements where person_pseudonym is not null
+    select person_pseudonym
+    from involvements
+    where person_pseudonym is not null
     union
-    select person_pseudonym from episodes where person_pseudonym is not null
+    select person_pseudonym
+    from episodes
+    where person_pseudonym is not null
 ),
 
 probation_summary as (
     select
         person_pseudonym,
-        string_agg(distinct organisation, ',' order by organisation) as probation_organisations,
-        string_agg(distinct client_id, ',' order by client_id) as probation_client_ids
+        string_agg(
+            distinct organisation, ','
+            order by organisation
+        ) as probation_organisations,
+        string_agg(
+            distinct client_id, ','
+            order by client_id
+        ) as probation_client_ids
     from clients
     where person_pseudonym is not null
     group by person_pseudonym

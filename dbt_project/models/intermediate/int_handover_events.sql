@@ -60,16 +60,15 @@ releases as (
 
 release_events as (
     select
-        releases.source_record_id,
-        releases.person_pseudonym,
+        source_record_id,
+        person_pseudonym,
         'release' as event_type,
-        releases.expected_date,
-        releases.municipality_code,
-        releases.institution,
-        cast(releases.expected_date - releases.admission_date as integer) as detention_days,
+        expected_date,
+        municipality_code,
+        institution,
+        cast(expected_date - admission_date as integer) as detention_days,
         case
-            when releases.expected_date - releases.admission_date
-                < {{ int_var('short_detention_days') }}
+            when expected_date - admission_date < {{ int_var('short_detention_days') }}
                 then 'prison_direct'
             else 'probation'
         end as handover_route
@@ -139,7 +138,7 @@ final as (
     select
         {{ surrogate_key(['event_type', 'source_record_id', 'person_pseudonym']) }}
             as handover_id,
-        events.*
+        *
     from events
 )
 

@@ -64,7 +64,7 @@ order_months as (
         waiting_orders.order_type
     from waiting_orders
     inner join month_spine
-        on month_spine.month_date >= waiting_orders.waiting_from_month_date
+        on waiting_orders.waiting_from_month_date <= month_spine.month_date
 ),
 
 final as (

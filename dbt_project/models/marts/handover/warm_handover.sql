@@ -35,8 +35,9 @@ condition_statuses as (
     select
         person_pseudonym,
         {%- for condition in basic_conditions() %}
-        max(case when basic_condition = '{{ condition }}' then condition_status end)
-            as {{ condition }}_status{{ ',' if not loop.last }}
+            max(case when basic_condition = '{{ condition }}' then condition_status end)
+                as {{ condition }}_status
+            {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from conditions
     group by person_pseudonym
@@ -61,7 +62,8 @@ handovers as (
         events_in_window.contact_point,
         events_in_window.handover_route,
         {%- for condition in basic_conditions() %}
-        coalesce(condition_statuses.{{ condition }}_status, 'unknown') as {{ condition }}_status,
+            coalesce(condition_statuses.{{ condition }}_status, 'unknown')
+                as {{ condition }}_status,
         {%- endfor %}
         coalesce(spine.has_active_care_episode, false) as has_active_care_episode,
         local_involvements.person_pseudonym is not null as has_wijkteam_involvement
@@ -87,12 +89,12 @@ final as (
         cast(contact_point as varchar) as contact_point,
         cast(handover_route as varchar) as handover_route,
         {%- for condition in basic_conditions() %}
-        cast({{ condition }}_status as varchar) as {{ condition }}_status,
+            cast({{ condition }}_status as varchar) as {{ condition }}_status,
         {%- endfor %}
         cast(
             {%- for condition in basic_conditions() %}
-            case when {{ condition }}_status = 'arranged' then 0 else 1 end
-            {{- ' +' if not loop.last }}
+                case when {{ condition }}_status = 'arranged' then 0 else 1 end
+                {{- ' +' if not loop.last }}
             {%- endfor %}
             as integer
         ) as missing_conditions_count,

@@ -81,7 +81,10 @@ order_summary as (
         person_pseudonym,
         organisation,
         count(distinct order_id) as active_orders_count,
-        string_agg(distinct order_type, ',' order by order_type) as active_order_types,
+        string_agg(
+            distinct order_type, ','
+            order by order_type
+        ) as active_order_types,
         sum(case when order_type = 'werkstraf' then hours_ordered end)
             as community_service_hours_ordered,
         sum(case when order_type = 'werkstraf' then hours_served end)
@@ -103,8 +106,10 @@ supervision_summary as (
     select
         person_pseudonym,
         organisation,
-        string_agg(distinct condition_code, ',' order by condition_code)
-            as supervision_conditions
+        string_agg(
+            distinct condition_code, ','
+            order by condition_code
+        ) as supervision_conditions
     from supervision_condition_codes
     group by person_pseudonym, organisation
 ),
@@ -139,14 +144,15 @@ condition_summary as (
     select
         person_pseudonym,
         {%- for condition in basic_conditions() %}
-        max(case when basic_condition = '{{ condition }}' then condition_status end)
-            as {{ condition }}_status,
-        max(case when basic_condition = '{{ condition }}' then status_as_of_date end)
-            as {{ condition }}_as_of_date,
-        max(case when basic_condition = '{{ condition }}' then status_source end)
-            as {{ condition }}_source,
-        bool_or(basic_condition = '{{ condition }}' and is_disputed)
-            as {{ condition }}_is_disputed{{ ',' if not loop.last }}
+            max(case when basic_condition = '{{ condition }}' then condition_status end)
+                as {{ condition }}_status,
+            max(case when basic_condition = '{{ condition }}' then status_as_of_date end)
+                as {{ condition }}_as_of_date,
+            max(case when basic_condition = '{{ condition }}' then status_source end)
+                as {{ condition }}_source,
+            bool_or(basic_condition = '{{ condition }}' and is_disputed)
+                as {{ condition }}_is_disputed
+            {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from conditions
     group by person_pseudonym
@@ -165,11 +171,11 @@ profiles as (
         coalesce(detention_summary.detention_status, 'none') as detention_status,
         detention_summary.expected_release_date,
         {%- for condition in basic_conditions() %}
-        coalesce(condition_summary.{{ condition }}_status, 'unknown') as {{ condition }}_status,
-        condition_summary.{{ condition }}_as_of_date,
-        condition_summary.{{ condition }}_source,
-        coalesce(condition_summary.{{ condition }}_is_disputed, false)
-            as {{ condition }}_is_disputed,
+            coalesce(condition_summary.{{ condition }}_status, 'unknown') as {{ condition }}_status,
+            condition_summary.{{ condition }}_as_of_date,
+            condition_summary.{{ condition }}_source,
+            coalesce(condition_summary.{{ condition }}_is_disputed, false)
+                as {{ condition }}_is_disputed,
         {%- endfor %}
         coalesce(spine.has_wijkteam_involvement, false) as has_wijkteam_involvement,
         coalesce(spine.has_active_care_episode, false) as has_active_care_episode,
@@ -208,10 +214,10 @@ final as (
         cast(detention_status as varchar) as detention_status,
         cast(expected_release_date as date) as expected_release_date,
         {%- for condition in basic_conditions() %}
-        cast({{ condition }}_status as varchar) as {{ condition }}_status,
-        cast({{ condition }}_as_of_date as date) as {{ condition }}_as_of_date,
-        cast({{ condition }}_source as varchar) as {{ condition }}_source,
-        cast({{ condition }}_is_disputed as boolean) as {{ condition }}_is_disputed,
+            cast({{ condition }}_status as varchar) as {{ condition }}_status,
+            cast({{ condition }}_as_of_date as date) as {{ condition }}_as_of_date,
+            cast({{ condition }}_source as varchar) as {{ condition }}_source,
+            cast({{ condition }}_is_disputed as boolean) as {{ condition }}_is_disputed,
         {%- endfor %}
         cast(has_wijkteam_involvement as boolean) as has_wijkteam_involvement,
         cast(has_active_care_episode as boolean) as has_active_care_episode,

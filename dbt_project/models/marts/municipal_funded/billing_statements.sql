@@ -68,7 +68,7 @@ monthly as (
 
 cumulative as (
     select
-        monthly.*,
+        *,
         sum(in_period_hours) over (
             partition by agreement_id
             order by billing_month_date
@@ -79,7 +79,7 @@ cumulative as (
 
 capped as (
     select
-        cumulative.*,
+        *,
         case
             when cap_hours is null then in_period_hours
             when cap_hours - (cumulative_hours - in_period_hours) <= 0 then 0

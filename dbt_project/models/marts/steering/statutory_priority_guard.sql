@@ -42,7 +42,7 @@ joined as (
 
 small_flags as (
     select
-        joined.*,
+        *,
         {{ is_small_cell('waiting_orders') }}
             as is_total_small,
         {{ is_small_cell('advies_waiting_orders') }}

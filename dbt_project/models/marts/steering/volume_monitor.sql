@@ -61,7 +61,7 @@ cells as (
 
 small_flags as (
     select
-        cells.*,
+        *,
         {{ is_small_cell('inflow_persons') }}
             as is_inflow_small,
         {{ is_small_cell('active_persons') }}

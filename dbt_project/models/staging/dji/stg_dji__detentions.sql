@@ -20,8 +20,8 @@ renamed as (
         cast(actual_release_date as date) as actual_release_date,
         cast(settlement_municipality_code as varchar) as settlement_municipality_code,
         {%- for condition in basic_conditions() %}
-        cast({{ condition }}_status as varchar) as {{ condition }}_status,
-        cast({{ condition }}_as_of as date) as {{ condition }}_as_of_date,
+            cast({{ condition }}_status as varchar) as {{ condition }}_status,
+            cast({{ condition }}_as_of as date) as {{ condition }}_as_of_date,
         {%- endfor %}
         {{ utc_timestamp('updated_at') }} as updated_at,
         cast(_batch_id as varchar) as batch_id,

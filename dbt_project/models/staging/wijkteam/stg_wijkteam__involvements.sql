@@ -18,8 +18,8 @@ renamed as (
         cast(involved_since as date) as involved_since_date,
         cast(domains as varchar) as domains_json,
         {%- for condition in basic_conditions() %}
-        cast({{ condition }}_status as varchar) as {{ condition }}_status,
-        cast({{ condition }}_as_of as date) as {{ condition }}_as_of_date,
+            cast({{ condition }}_status as varchar) as {{ condition }}_status,
+            cast({{ condition }}_as_of as date) as {{ condition }}_as_of_date,
         {%- endfor %}
         cast(contact_point as varchar) as contact_point,
         {{ utc_timestamp('updated_at') }} as updated_at,

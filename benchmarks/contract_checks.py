@@ -129,7 +129,7 @@ def one_query(path: Path, rules, batch_id: str, keys: bool) -> list[tuple[str, i
 
 
 def gx_on_pandas(path: Path, contract, batch_id: str):
-    """The pipeline's current path: pipelines.warehouse.batch_frame, then validate_batch."""
+    """The pipeline's current path: ketenbrug.warehouse.batch_frame, then validate_batch."""
     with warehouse.connect(path, read_only=True) as con:
         frame = warehouse.batch_frame(con, load_manifest("probation")["orders"], batch_id)
     return validate_batch(contract, frame)

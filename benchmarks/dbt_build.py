@@ -26,8 +26,9 @@ from pathlib import Path
 
 import click
 
+from ketenbrug.project_files import DBT_PROJECT_DIR as DBT_DIR
+
 ROOT = Path(__file__).resolve().parent.parent
-DBT_DIR = ROOT / "dbt_project"
 SEED = 20261129
 _OVERRIDES = ("KETENBRUG_WAREHOUSE", "KETENBRUG_VAULT", "KETENBRUG_KEYS_DIR", "DAGSTER_HOME")
 
@@ -40,8 +41,6 @@ def land(home: Path, clients: int, seed: int = SEED) -> dict:
     each stage took. Refuses (RuntimeError) a run whose landing steps failed; a batch its
     contract quarantines is not a failure here, staging simply does not read it.
     """
-    # benchmarks/simulators.py would shadow the simulators package for a script run here.
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
     os.environ["KETENBRUG_HOME"] = str(home)
     for var in _OVERRIDES:
         os.environ.pop(var, None)

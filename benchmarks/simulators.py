@@ -23,7 +23,6 @@ from pathlib import Path
 import click
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 29)
 PAGE = 1000
 
@@ -71,7 +70,6 @@ def _pull_episodes(server) -> int:
 
 def measure(clients: int) -> dict:
     """Return the figures for one world of `clients` clients (run in a fresh process)."""
-    sys.path.insert(0, str(ROOT))
     from ketenbrug.simulators import WorldServer, generate_world
 
     figures: dict = {"clients": clients}

@@ -179,7 +179,8 @@ def _run_gx(contract: Contract, rules: list, anchor: duckdb.DuckDBPyConnection,
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_sql(
+    # GX's sources.pyi omits SQLDatasource's `kwargs` field (engine arguments) from add_sql.
+    source = context.data_sources.add_sql(  # type: ignore[call-arg]
         "warehouse", connection_string=f"duckdb:///{warehouse_path}", kwargs={"creator": connect})
     execution_engine = source.get_execution_engine()
     execution_engine.dialect_module = postgresql  # repair 3
@@ -236,9 +237,11 @@ def validate_batch_sql(contract: Contract, warehouse_path: Path, table: str,
     # One plain connection for the whole call; GX's connections are cursors of it.
     anchor = duckdb.connect(str(warehouse_path))
     try:
-        rows = anchor.execute(
+        counted = anchor.execute(
             f"select count(*) from {LANDING_SCHEMA}.{table} where {BATCH_COLUMN} = ?",  # noqa: S608 - identifier checked
-            [batch_id]).fetchone()[0]
+            [batch_id]).fetchone()
+        assert counted is not None  # count(*) always returns a row
+        rows = counted[0]
         columns = {name for (name,) in anchor.execute(
             "select column_name from information_schema.columns "
             "where table_schema = ? and table_name = ?", [LANDING_SCHEMA, table]).fetchall()}

@@ -170,7 +170,9 @@ def validate_batch(contract: Contract, frame: pd.DataFrame) -> ContractResult:
         details = result.result or {}
         keys = sorted({str(i.get(KEY_COLUMN)) for i in details.get("unexpected_index_list") or []
                        if isinstance(i, dict)})
-        column = result.expectation_config.kwargs.get("column", "?").removesuffix(AS_TIME)
+        config = result.expectation_config
+        assert config is not None  # GX gives each result of a suite its expectation
+        column = config.kwargs.get("column", "?").removesuffix(AS_TIME)
         raised = rule_raised(result.exception_info)
         failures.append(RuleFailure(
             rule=name if not raised else f"{name} (could not run)", column=column,

@@ -20,6 +20,7 @@ from dagster import (
 
 from ketenbrug import warehouse
 from ketenbrug.connectors import SOURCES, all_datasets, load_manifest
+from ketenbrug.connectors.dji.client import DjiConnector
 from ketenbrug.pipelines.assets.landing import landing_key
 from ketenbrug.pipelines.resources import HubStorage, SourceSystem
 
@@ -66,6 +67,7 @@ def dji_changes(context: SensorEvaluationContext, hub: HubStorage, source_dji: S
             since = warehouse.read_cursor(con, _DETENTIONS)
     connector = source_dji.connector()
     try:
+        assert isinstance(connector, DjiConnector)  # source_dji's slug is "dji"
         changed = connector.count_changes("detentions", since)
     finally:
         connector.close()

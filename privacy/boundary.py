@@ -70,7 +70,8 @@ class Boundary:
                 if pseudonym:
                     to_vault.append(IdentityRecord(
                         person_pseudonym=pseudonym, source=self._source,
-                        fields={k: v for k, v in record.identity.items() if v not in (None, "")},
+                        fields={k: v for k, v in record.identity.items()
+                                if v is not None and v != ""},
                     ))
             rows.append(row)
         stored = self._vault.store(to_vault) if to_vault else 0

@@ -48,7 +48,8 @@ def read_log(log_path: Path) -> list[dict]:
 def verify_log(log_path: Path) -> list[ChainBreak]:
     """Return where the chain breaks; an empty list means the log is intact."""
     breaks: list[ChainBreak] = []
-    prev_hash, expected_seq = GENESIS, 1
+    prev_hash: str | None = GENESIS
+    expected_seq = 1
     for line_no, entry in enumerate(read_log(log_path), start=1):
         claimed = entry.get("hash")
         if _digest({k: v for k, v in entry.items() if k != "hash"}) != claimed:

@@ -68,10 +68,11 @@ def relink_warehouse(warehouse_path: Path, lineage: dict[str, str],
         con.execute("begin transaction")
         for schema, table in _tables_with_pseudonyms(con):
             name = f'"{schema}"."{table}"'
-            (count,) = con.execute(
+            updated = con.execute(
                 f"update {name} set person_pseudonym = links.new from links "  # noqa: S608
                 f"where {name}.person_pseudonym = links.old").fetchone()
-            changed[f"{schema}.{table}"] = count
+            assert updated is not None  # DuckDB's update returns its row count
+            changed[f"{schema}.{table}"] = updated[0]
         _rederive_domains(con, keys)
         con.execute("commit")
     return changed
@@ -125,9 +126,10 @@ def current_domain_pseudonym(con: duckdb.DuckDBPyConnection, domain: str,
 
 def _has_table(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     schema, table = qualified.split(".")
-    return bool(con.execute("select count(*) from information_schema.tables "
-                            "where table_schema = ? and table_name = ?",
-                            [schema, table]).fetchone()[0])
+    row = con.execute("select count(*) from information_schema.tables "
+                      "where table_schema = ? and table_name = ?", [schema, table]).fetchone()
+    assert row is not None  # count(*) always returns a row
+    return bool(row[0])
 
 
 def _tables_with_pseudonyms(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:

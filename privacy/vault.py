@@ -130,8 +130,10 @@ class IdentityVault:
         """Remove every value of `pseudonyms` (retention); return how many values went."""
         with duckdb.connect(str(self.path)) as con:
             con.register("gone", pa.table({"p": list(pseudonyms)}))
-            (removed,) = con.execute("select count(*) from identity_fields join gone "
-                                     "on person_pseudonym = p").fetchone()
+            row = con.execute("select count(*) from identity_fields join gone "
+                              "on person_pseudonym = p").fetchone()
+            assert row is not None  # count(*) always returns a row
+            (removed,) = row
             con.execute("delete from identity_fields where person_pseudonym in "
                         "(select p from gone)")
         return removed

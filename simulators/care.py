@@ -33,7 +33,7 @@ def episodes(
     `organisations` gives each person's probation organisation (same order as `persons`);
     it steers the care category. Finished and cancelled episodes have a period end.
     """
-    resources = []
+    resources: list[Record] = []
     for person, org in zip(persons, organisations, strict=True):
         if rng.random() >= CARE_SHARE:
             continue

@@ -127,7 +127,9 @@ def _parse_item(item: str) -> Fault:
     if kind == "429":
         if value == "*":
             raise ValueError(f"fault {item!r}: Retry-After must be a number of seconds")
-        number = float(_whole(item, value, default=DEFAULT_RETRY_AFTER_S, low=0))
+        seconds = _whole(item, value, default=DEFAULT_RETRY_AFTER_S, low=0)
+        assert seconds is not None  # "*" is refused above
+        number = float(seconds)
     elif kind == "slow":
         number = DEFAULT_DELAY_S if value is None else _seconds(item, value)
     elif value is not None:
@@ -161,7 +163,8 @@ class TransportFaults:
     """
 
     def __init__(self, faults: tuple[Fault, ...] = ()) -> None:
-        self._pending = [[f, f.times] for f in faults]
+        self._pending = list(faults)
+        self._left: list[int | None] = [f.times for f in faults]  # requests each still answers
         self._lock = threading.Lock()
         self.served: list[tuple[str, str]] = []
 
@@ -169,14 +172,14 @@ class TransportFaults:
         """Return the first fault still due for a request to `dataset`, counting it served;
         None when the request should be answered normally."""
         with self._lock:
-            for entry in self._pending:
-                fault, left = entry
+            for index, fault in enumerate(self._pending):
+                left = self._left[index]
                 if left == 0 or (fault.dataset is not None and fault.dataset != dataset):
                     continue
                 if fault.kind == "page_twice" and not later_page:
                     continue
                 if left is not None:
-                    entry[1] = left - 1
+                    self._left[index] = left - 1
                 self.served.append((fault.kind, path))
                 return fault
         return None

@@ -163,7 +163,7 @@ class CareApp(App):
         url = f"{self.base_url}{self._PATH}"
         links = [{"relation": "self", "url": f"{url}?{query}" if query else url}]
         if offset + count < total:
-            follow = {"_count": count, "_getpagesoffset": offset + count}
+            follow: dict[str, int | str] = {"_count": count, "_getpagesoffset": offset + count}
             if last_updated is not None:
                 follow["_lastUpdated"] = last_updated
             links.append({"relation": "next", "url": f"{url}?{urlencode(follow)}"})

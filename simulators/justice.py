@@ -152,7 +152,7 @@ def _order_record(
 def detentions(rng: random.Random, clock: Clock, persons: list[Record]) -> list[Record]:
     """Return detentions for about 35% of persons, each with a D&R plan."""
     locations = prisons()
-    records = []
+    records: list[Record] = []
     for person in persons:
         if rng.random() >= DETENTION_SHARE:
             continue

@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+_HOST = "127.0.0.1"
+
 
 class RecipientEndpoint:
     """Context manager serving `/inbox/<recipient>` on 127.0.0.1; `received` holds packages."""
@@ -23,8 +25,12 @@ class RecipientEndpoint:
 
     @property
     def url_template(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/inbox/{{recipient}}"
+        return f"http://{_HOST}:{self._serving().server_port}/inbox/{{recipient}}"
+
+    def _serving(self) -> ThreadingHTTPServer:
+        if self._server is None:
+            raise RuntimeError("the endpoint serves only inside `with RecipientEndpoint()`")
+        return self._server
 
     def __enter__(self) -> RecipientEndpoint:
         endpoint = self
@@ -40,13 +46,14 @@ class RecipientEndpoint:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((_HOST, 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        server = self._serving()
+        server.shutdown()
+        server.server_close()
 
     def _accept(self, path: str, key: str | None, body: bytes) -> int:
         with self._lock:

@@ -18,7 +18,7 @@ class CareConnector(SourceConnector):
         return {**super()._auth_headers(), "Accept": "application/fhir+json"}
 
     def _pages(self, dataset: DatasetManifest, since: str | None) -> Iterator[list[dict]]:
-        params = {"_count": PAGE_SIZE}
+        params: dict[str, int | str] = {"_count": PAGE_SIZE}
         if since:
             params["_lastUpdated"] = f"ge{since}"
         body = self._get("/fhir/EpisodeOfCare", params)

@@ -16,7 +16,7 @@ class DjiConnector(SourceConnector):
     def _pages(self, dataset: DatasetManifest, since: str | None) -> Iterator[list[dict]]:
         offset = 0
         while True:
-            params = {"offset": offset, "limit": PAGE_SIZE}
+            params: dict[str, int | str] = {"offset": offset, "limit": PAGE_SIZE}
             if since:
                 params["updated_since"] = since
             body = self._get(f"/api/v1/{dataset.name}", params)

@@ -14,7 +14,7 @@ class MunicipalOrdersConnector(SourceConnector):
     source = "municipal_orders"
 
     def _pages(self, dataset: DatasetManifest, since: str | None) -> Iterator[list[dict]]:
-        params = {"page_size": PAGE_SIZE}
+        params: dict[str, int | str] = {"page_size": PAGE_SIZE}
         if since:
             params["updated_since"] = since
         yield from page_numbers(

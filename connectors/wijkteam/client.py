@@ -19,7 +19,7 @@ class WijkteamConnector(SourceConnector):
     def _pages(self, dataset: DatasetManifest, since: str | None) -> Iterator[list[dict]]:
         municipalities = [m["municipality_code"] for m in self._get("/municipalities")["data"]]
         for code in municipalities:
-            params = {"page_size": PAGE_SIZE}
+            params: dict[str, int | str] = {"page_size": PAGE_SIZE}
             if since:
                 params["updated_since"] = since
             yield from page_numbers(

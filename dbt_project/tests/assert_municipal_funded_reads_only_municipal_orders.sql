@@ -2,7 +2,7 @@
 -- (intermediate/municipal_funded, marts/municipal_funded) read only the municipal_orders
 -- staging models, each other, and reference seeds. The one declared crossing runs the
 -- other way, out of this lineage (../contracts/lineages.yaml; checked in full, both
--- directions and the Dagster graph too, by pipelines/lineage_guard.py).
+-- directions and the Dagster graph too, by ketenbrug/audit/funding_separation.py).
 {%- set lineage_folders = [
     ['staging', 'municipal_orders'],
     ['intermediate', 'municipal_funded'],

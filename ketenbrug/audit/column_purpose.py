@@ -13,7 +13,7 @@ How the leaves count:
   connector manifest gives it (per field, defaulting to the dataset's), intersected with
   its ODCS property's `purposes` custom property where the contract states one, since
   both documents must permit a use;
-- the columns the hub itself adds on landing (pipelines/warehouse.py: `_record_key`,
+- the columns the hub itself adds on landing (ketenbrug/warehouse/schema.py: `_record_key`,
   `_batch_id`, `_received_at`, `_payload_hash`, `_source`, `_dataset`, and the boundary's
   `person_pseudonym`, `pseudonym_basis`, `is_bsn_present`, `is_bsn_valid`): operational
   linkage, permitted for every purpose of their dataset and no other;
@@ -23,7 +23,7 @@ How the leaves count:
   neutral, permitted for every purpose in contracts/purposes.yaml;
 - any other source: it has no policy, which is reported.
 A declared aggregate-only crossing (contracts/lineages.yaml, checked by
-pipelines/lineage_guard.py to carry aggregates only) is where tracing stops: its source
+ketenbrug/audit/funding_separation.py to carry aggregates only) is where tracing stops: its source
 model's columns are leaves permitted for the target's purpose, listed in
 `ColumnPurposeReport.crossed` so that the acceptance stays visible.
 Classification follows the special categories: a mart column derived from a field its
@@ -280,8 +280,12 @@ def _declared_crossings(manifest: Mapping[str, Any]) -> frozenset[tuple[str, str
                      if c.aggregate_only and c.source in ids and c.target in ids)
 
 
+# (problems found, source fields of each ref traced so far, declared crossings)
+_Context = tuple[list[str], dict[Ref, frozenset[SourceField]], frozenset[Ref]]
+
+
 def _source_fields(ref: Ref, nodes: Mapping[str, Any], traced: Mapping[str, Any],
-                   context: tuple[list[str], dict, frozenset]) -> frozenset[SourceField]:
+                   context: _Context) -> frozenset[SourceField]:
     problems, seen, crossings = context
     if ref in seen:
         return seen[ref]
@@ -344,7 +348,7 @@ def check_purpose_lineage(manifest: Mapping[str, Any]) -> ColumnPurposeReport:
              if n["resource_type"] == "model" and n["fqn"][1:2] == [MART_FOLDER]]
     report = ColumnPurposeReport(unresolved=problems,
                                   marts=tuple(sorted(n["name"] for _, n in marts)))
-    context = (report.unresolved, {}, _declared_crossings(manifest))
+    context: _Context = (report.unresolved, {}, _declared_crossings(manifest))
     for uid, node in sorted(marts, key=lambda item: item[1]["name"]):
         mart, declared = node["name"], node.get("columns") or {}
         for column in sorted(set(declared) - set(traced.get(uid, {}))):

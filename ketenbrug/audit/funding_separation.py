@@ -79,7 +79,7 @@ def _dbt_folder(node: Mapping[str, Any]) -> str:
 def classify_dbt(manifest: Mapping[str, Any], policy: LineagePolicy) -> dict[str, str | None]:
     """Return unique_id -> lineage (or NEUTRAL, or None when no rule places it)."""
     nodes = {**manifest["nodes"], **manifest["sources"]}
-    placed = {}
+    placed: dict[str, str | None] = {}
     for unique_id, node in nodes.items():
         if node["resource_type"] not in _DATA_NODES:
             continue
@@ -93,7 +93,7 @@ def classify_dbt(manifest: Mapping[str, Any], policy: LineagePolicy) -> dict[str
 
 def classify_assets(asset_graph: Any, policy: LineagePolicy) -> dict[str, str | None]:
     """Return asset key (user string) -> lineage, NEUTRAL or None, by asset group."""
-    placed = {}
+    placed: dict[str, str | None] = {}
     for key in asset_graph.get_all_asset_keys():
         name = key.to_user_string()
         placed[name] = (NEUTRAL if name in policy.neutral_names
@@ -138,7 +138,8 @@ def _mislabelled(manifest: Mapping[str, Any], policy: LineagePolicy) -> list[str
     wrong = []
     for unique_id, lineage in classify_dbt(manifest, policy).items():
         node = manifest["nodes"].get(unique_id)
-        if node is None or node["resource_type"] != "model" or lineage in (None, NEUTRAL):
+        if (node is None or node["resource_type"] != "model"
+                or lineage is None or lineage == NEUTRAL):
             continue
         said = (node.get("config", {}).get("meta") or {}).get("funding_stream")
         if said != policy.funding_stream(lineage):

@@ -75,8 +75,8 @@ def column_meta(node: Mapping[str, Any], column: str) -> Mapping[str, Any]:
 
 def mart_purposes(node: Mapping[str, Any]) -> tuple[str, ...]:
     """Return the purposes a mart's columns declare in their dbt meta, sorted."""
-    return tuple(sorted({column_meta(node, c).get("purpose") for c in node.get("columns") or {}}
-                        - {None}))
+    purposes = {column_meta(node, c).get("purpose") for c in node.get("columns") or {}}
+    return tuple(sorted(p for p in purposes if p is not None))
 
 
 def asset_purposes(parents: Parents, manifest: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:

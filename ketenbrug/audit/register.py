@@ -139,14 +139,15 @@ def register_markdown(activities: list[Activity]) -> str:
         lines += [f"## {title}", ""]
         for a in (a for a in activities if a.kind == kind):
             lines += [f"### {a.name}", "", "| item | entry |", "|---|---|"]
-            rows = [("processing-register id", a.register_ids), ("controller", a.controller),
-                    ("purposes", a.purposes), ("legal basis", a.legal_basis),
-                    ("categories of data subjects", a.data_subjects),
-                    ("categories of personal data", a.data_categories),
-                    ("special categories", a.special_categories or "none"),
-                    ("recipients (kinds)", a.recipients),
-                    ("transfers to third countries", a.transfers),
-                    ("retention", a.retention), ("datasets", a.datasets),
-                    ("security measures", a.security_measures)]
+            rows: list[tuple[str, tuple[str, ...] | str]] = [
+                ("processing-register id", a.register_ids), ("controller", a.controller),
+                ("purposes", a.purposes), ("legal basis", a.legal_basis),
+                ("categories of data subjects", a.data_subjects),
+                ("categories of personal data", a.data_categories),
+                ("special categories", a.special_categories or "none"),
+                ("recipients (kinds)", a.recipients),
+                ("transfers to third countries", a.transfers),
+                ("retention", a.retention), ("datasets", a.datasets),
+                ("security measures", a.security_measures)]
             lines += [f"| {k} | {_md_cell(v)} |" for k, v in rows] + [""]
     return "\n".join(lines)

@@ -35,7 +35,9 @@ def subject_report(bsn: str, settings: Settings) -> dict:
     keys = KeyStore(settings.keys_dir)
     vault = IdentityVault(settings.vault_path, keys)
     internal = Pseudonymiser(keys.current(), INTERNAL_DOMAIN)
-    current = {internal.pseudonym(linkage_basis({"bsn": bsn})[1])}
+    bsn_basis = linkage_basis({"bsn": bsn})
+    assert bsn_basis is not None  # a BSN always is a linkage basis
+    current = {internal.pseudonym(bsn_basis[1])}
     held = vault.fetch_all_sources(sorted(current))
     identity = {f: v for _, f, _, v in held}
     name_basis = linkage_basis({k: identity.get(k) for k in ("surname", "given_name",
@@ -64,7 +66,8 @@ def subject_report(bsn: str, settings: Settings) -> dict:
 
 def _predecessors(vault: IdentityVault, pseudonyms: set[str]) -> set[str]:
     back = {new: old for old, new, _, _ in vault.lineage()}
-    found, frontier = set(), set(pseudonyms)
+    found: set[str] = set()
+    frontier = set(pseudonyms)
     while frontier:
         frontier = {back[p] for p in frontier if p in back} - found
         found |= frontier

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
+from typing import Any
 
 import click
 
@@ -34,8 +35,9 @@ def scan(clients: int | None, seed: int | None, today: str | None) -> None:
 
     settings = Settings.from_env()
     recorded = _recorded_world(settings)
-    params = {"clients": clients or recorded.get("clients"), "seed": seed or recorded.get("seed"),
-              "today": today or recorded.get("today")}
+    params: dict[str, Any] = {
+        "clients": clients or recorded.get("clients"), "seed": seed or recorded.get("seed"),
+        "today": today or recorded.get("today")}
     if not params["clients"] or not params["seed"]:
         raise click.UsageError("no demo world recorded: give --clients and --seed")
     world = generate_world(clients=params["clients"], seed=params["seed"],

@@ -83,7 +83,9 @@ def _purge_dataset(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
     due = (f"select _record_key from (select _record_key, {anchor}, row_number() over ("
            f"partition by _record_key order by updated_at desc, _received_at desc) as rn "
            f"from {table}) where rn = 1 and try_cast(left({anchor}, 10) as date) < ?")
-    (count,) = con.execute(f"select count(*) from ({due})", [before]).fetchone()
+    row = con.execute(f"select count(*) from ({due})", [before]).fetchone()
+    assert row is not None  # count(*) always returns a row
+    (count,) = row
     con.execute(f"delete from {table} where _record_key in ({due})", [before])
     return count
 

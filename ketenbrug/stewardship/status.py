@@ -31,9 +31,7 @@ def collect_status(settings: Settings) -> HubStatus:
             tables = {r[0] for r in con.execute(
                 "select table_name from information_schema.tables").fetchall()}
             for mart in MARTS:
-                status.mart_rows[mart] = (
-                    con.execute(f"select count(*) from main.{mart}").fetchone()[0]  # noqa: S608 (allow-listed)
-                    if mart in tables else None)
+                status.mart_rows[mart] = _row_count(con, mart) if mart in tables else None
             if warehouse.table_exists(con, BATCHES):
                 status.batches = con.execute(
                     "select source, dataset, batch_id, status, received, staged, quarantined, "
@@ -43,10 +41,16 @@ def collect_status(settings: Settings) -> HubStatus:
     return status
 
 
+def _row_count(con: duckdb.DuckDBPyConnection, mart: str) -> int:
+    row = con.execute(f"select count(*) from main.{mart}").fetchone()  # noqa: S608 (allow-listed)
+    assert row is not None  # count(*) always returns a row
+    return row[0]
+
+
 def _read_runs(settings: Settings, status: HubStatus) -> None:
     if not (settings.dagster_home / "dagster.yaml").exists():
         return
-    from dagster import DagsterEventType, DagsterInstance
+    from dagster import AssetCheckEvaluation, DagsterEventType, DagsterInstance
 
     with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         runs = instance.get_runs(limit=1)
@@ -54,11 +58,16 @@ def _read_runs(settings: Settings, status: HubStatus) -> None:
             return
         run = runs[0]
         record = instance.get_run_record_by_id(run.run_id)
+        assert record is not None  # the run was just listed
         status.last_run = {"run_id": run.run_id, "job": run.job_name, "status": run.status.value,
                            "started": record.start_time, "ended": record.end_time}
         for event in instance.all_logs(run.run_id,
                                        of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
-            evaluation = event.dagster_event.event_specific_data
+            # of_type: every entry is a Dagster event carrying a check evaluation
+            dagster_event = event.dagster_event
+            assert dagster_event is not None
+            evaluation = dagster_event.event_specific_data
+            assert isinstance(evaluation, AssetCheckEvaluation)
             if not evaluation.passed:
                 status.failed_checks.append(
                     f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")

@@ -63,7 +63,8 @@ def land_batch(
     ensure_landing(con, manifest)
     columns = landing_columns(manifest)
     key_field = manifest.record_key
-    accepted, rejections, seen = [], [], set()
+    accepted, seen = [], set()
+    rejections: list[tuple[str, str | None, str]] = []  # (batch, record key, reason)
     for row in rows:
         key = row.get(key_field)
         if key in (None, ""):

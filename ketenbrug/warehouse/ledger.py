@@ -97,9 +97,12 @@ def record_verdict(con: duckdb.DuckDBPyConnection, batch_id: str, *, passed: boo
         "staged = case when ? then received - rejected else 0 end, "
         "quarantined = case when ? then 0 else received - rejected end where batch_id = ?",
         [status.value, contract_version, verdict, passed, passed, batch_id])
-    received, staged, quarantined, rejected = con.execute(
+    row = con.execute(
         f"select received, staged, quarantined, rejected from {BATCHES} where batch_id = ?",
         [batch_id]).fetchone()
+    if row is None:
+        raise LookupError(f"no batch {batch_id} in {BATCHES}")
+    received, staged, quarantined, rejected = row
     return {"status": status.value, "received": received, "staged": staged,
             "quarantined": quarantined, "rejected": rejected}
 

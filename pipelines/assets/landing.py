@@ -1,4 +1,4 @@
-"""Ingestion: one landing asset per dataset, and its contract as a blocking asset check.
+"""Landing: one asset per dataset, pulling from its source and landing one batch.
 
 Write-audit-publish: the asset writes a batch to landing (identities already split off
 at the boundary); the contract check audits it and marks it passed or quarantined in
@@ -11,20 +11,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
     AssetKey,
     AssetsDefinition,
     MaterializeResult,
     MetadataValue,
     asset,
-    asset_check,
 )
 
 from ketenbrug import warehouse
 from ketenbrug.audit.funding_separation import funding_stream_of_group
 from ketenbrug.connectors import DatasetManifest, all_datasets
-from ketenbrug.contracts.gx_sql import validate_batch_sql
 from ketenbrug.contracts.odcs import load_contract
 from ketenbrug.pipelines.resources import HubStorage
 from ketenbrug.privacy.boundary import Boundary, IncomingRecord
@@ -104,58 +100,4 @@ def _next_cursor(since: str | None, newest_seen: str | None, started: str) -> st
     return min(newest_seen, started)
 
 
-def build_contract_check(manifest: DatasetManifest):
-    contract = load_contract(manifest.source, manifest.name)
-
-    @asset_check(
-        asset=landing_key(manifest), name="contract", blocking=True,
-        required_resource_keys={"hub"},
-        description=(f"ODCS contract {contract.document['id']} v{contract.version}, compiled to "
-                     "Great Expectations, on the latest batch. Failing batches are quarantined."),
-    )
-    def _check(context) -> AssetCheckResult:
-        db = Path(context.resources.hub.warehouse_path)
-        with warehouse.connect(db) as con:
-            batch_id = warehouse.latest_batch_id(con, manifest)
-            # GX pushes every rule down to DuckDB as SQL on this batch only (contracts/gx_sql.py)
-            result = validate_batch_sql(contract, db, manifest.table, batch_id)
-            verdict = "; ".join(f.describe() for f in result.failures) or "all rules passed"
-            accounting = warehouse.record_verdict(
-                con, batch_id, passed=result.passed, contract_version=contract.version,
-                verdict=verdict)
-        balanced = accounting["received"] == (
-            accounting["staged"] + accounting["quarantined"] + accounting["rejected"])
-        if not result.passed:
-            context.log.error(f"{manifest.source}.{manifest.name} batch {batch_id} quarantined: "
-                              f"{verdict}")
-        return AssetCheckResult(
-            passed=result.passed and balanced, severity=AssetCheckSeverity.ERROR,
-            metadata={
-                "batch_id": batch_id, "rows_checked": result.rows, "rules": result.rules,
-                "rules_failed": len(result.failures), "verdict": verdict,
-                **{k: v for k, v in accounting.items()}, "accounting_balanced": balanced,
-            })
-
-    return _check
-
-
-def build_accounting_check(manifest: DatasetManifest):
-    @asset_check(
-        asset=landing_key(manifest), name="accounting", blocking=True,
-        required_resource_keys={"hub"},
-        description=("Nothing lost: for every batch, records received = landed + rejected "
-                     "with a reason, and landed = staged or quarantined by the verdict."),
-    )
-    def _check(context) -> AssetCheckResult:
-        with warehouse.connect(Path(context.resources.hub.warehouse_path), read_only=True) as con:
-            unbalanced = warehouse.unbalanced_batches(con, manifest)
-        return AssetCheckResult(
-            passed=not unbalanced, severity=AssetCheckSeverity.ERROR,
-            metadata={"unbalanced_batches": MetadataValue.json(unbalanced)})
-
-    return _check
-
-
 LANDING_ASSETS = [build_landing_asset(m) for m in all_datasets()]
-CONTRACT_CHECKS = [build_contract_check(m) for m in all_datasets()]
-ACCOUNTING_CHECKS = [build_accounting_check(m) for m in all_datasets()]

@@ -1,6 +1,6 @@
 """Purpose-bound column lineage at run time: a blocking check on every mart, so nothing is
 delivered from a mart with a column derived from a source field whose connector manifest
-or ODCS contract does not permit the mart's purpose (pipelines/column_lineage.py).
+or ODCS contract does not permit the mart's purpose (ketenbrug/audit/column_purpose.py).
 """
 
 import json

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from ketenbrug.audit.column_purpose import SourceField, check_purpose_lineage
-
-ROOT = Path(__file__).resolve().parents[2]
-DBT_DIR = ROOT / "dbt_project"
+from ketenbrug.project_files import DBT_PROJECT_DIR as DBT_DIR
+from ketenbrug.project_files import REFERENCE_DIR
 
 
 def _compile(project: Path, tmp: Path) -> dict:
@@ -47,7 +46,7 @@ def _offending_project(tmp: Path) -> Path:
     column no manifest permits) and the RISc level (permitted for justice_profile only)."""
     project = tmp / "dbt_project"
     shutil.copytree(DBT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
-    (tmp / "reference").symlink_to(ROOT / "reference")  # seed-paths: ../reference
+    (tmp / "reference").symlink_to(REFERENCE_DIR)  # seed-paths: ../reference
     _replace(project / "models/staging/dji/_dji__sources.yml",
              "description: Detentions with the D&R plan",
              "columns:\n          - name: offence_description\n"

@@ -7,9 +7,9 @@ import pytest
 from dagster import materialize
 
 from ketenbrug.connectors import CONNECTORS, HttpSettings, all_datasets
-from ketenbrug.pipelines.assets.landing import CONTRACT_CHECKS, LANDING_ASSETS
-from ketenbrug.pipelines.resources import HubStorage, SourceSystem
-from ketenbrug.simulators import WorldServer, generate_world
+from ketenbrug.pipelines.assets.landing import LANDING_ASSETS
+from ketenbrug.pipelines.checks.contract import CONTRACT_CHECKS
+from ketenbrug.simulators import generate_world
 
 
 @pytest.fixture(scope="module")
@@ -17,22 +17,9 @@ def world():
     return generate_world(clients=400, seed=7)
 
 
-@pytest.fixture(scope="module")
-def server(world):
-    with WorldServer(world) as running:
-        yield running
-
-
 @pytest.fixture
-def resources(tmp_path, server):
-    hub = HubStorage(warehouse_path=str(tmp_path / "warehouse.duckdb"),
-                     vault_path=str(tmp_path / "vault.duckdb"), keys_dir=str(tmp_path / "keys"),
-                     outbox_dir=str(tmp_path / "outbox"),
-                     disclosure_log=str(tmp_path / "audit.jsonl"))
-    sources = {f"source_{slug}": SourceSystem(slug=slug, base_url=url,
-                                              credential=server.credentials[slug])
-               for slug, url in server.base_urls.items()}
-    return {"hub": hub, **sources}
+def resources(hub_storage, source_systems):
+    return {"hub": hub_storage, **source_systems}
 
 
 def _land(resources):

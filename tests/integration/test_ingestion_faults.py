@@ -12,9 +12,11 @@ import pytest
 from dagster import materialize
 
 from ketenbrug.connectors import all_datasets
-from ketenbrug.pipelines.assets.landing import ACCOUNTING_CHECKS, CONTRACT_CHECKS, LANDING_ASSETS
+from ketenbrug.pipelines.assets.landing import LANDING_ASSETS
+from ketenbrug.pipelines.checks.accounting import ACCOUNTING_CHECKS
+from ketenbrug.pipelines.checks.contract import CONTRACT_CHECKS
 from ketenbrug.pipelines.resources import HubStorage, SourceSystem
-from ketenbrug.simulators import WorldServer, generate_world
+from ketenbrug.simulators import generate_world
 
 DATASETS = [m.table.replace("__", ".") for m in all_datasets()]
 WITH_BSN = ["probation.clients", "dji.detentions", "wijkteam.involvements", "care.episodes"]
@@ -53,9 +55,8 @@ EXPECTED_RULE = {
 
 
 @pytest.fixture(scope="module")
-def server():
-    with WorldServer(generate_world(clients=200, seed=5)) as running:
-        yield running
+def world():
+    return generate_world(clients=200, seed=5)
 
 
 def _land_all(server, tmp_path, spec: str):

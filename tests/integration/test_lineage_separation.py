@@ -26,12 +26,12 @@ from dagster_dbt import DbtCliResource
 from ketenbrug.audit.funding_separation import check_lineage, classify_dbt
 from ketenbrug.contracts.registers import load_lineages
 from ketenbrug.pipelines.assets.dbt import ketenbrug_dbt_models
-from ketenbrug.pipelines.checks.lineage_separation import lineage_separation
-from ketenbrug.pipelines.dbt_project import DBT_DIR, KETENBRUG_DBT, ensure_manifest
-from ketenbrug.pipelines.definitions import defs
+from ketenbrug.pipelines.dbt_project import KETENBRUG_DBT
+from ketenbrug.pipelines.definitions import defs, lineage_separation
 from ketenbrug.pipelines.resources import HubStorage
+from ketenbrug.project_files import DBT_PROJECT_DIR as DBT_DIR
+from ketenbrug.project_files import REFERENCE_DIR, ensure_dbt_manifest
 
-ROOT = DBT_DIR.parent
 DECLARED = {("int_municipal_hours_by_region_month", "statutory_priority_guard")}
 MUNICIPAL = {"stg_municipal_orders__agreements", "stg_municipal_orders__bookings",
              "int_municipal_hours_by_region_month", "billing_statements"}
@@ -39,7 +39,7 @@ MUNICIPAL = {"stg_municipal_orders__agreements", "stg_municipal_orders__bookings
 
 @pytest.fixture(scope="module")
 def manifest() -> dict:
-    return json.loads(ensure_manifest().read_text())
+    return json.loads(ensure_dbt_manifest().read_text())
 
 
 def _pairs(edges) -> set[tuple[str, str]]:
@@ -71,7 +71,7 @@ def test_an_undeclared_ref_in_a_copy_of_the_dbt_project_is_named(tmp_path):
 
     project = tmp_path / "dbt_project"
     shutil.copytree(DBT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
-    shutil.copytree(ROOT / "reference", tmp_path / "reference")  # seed-paths: ../reference
+    shutil.copytree(REFERENCE_DIR, tmp_path / "reference")  # seed-paths: ../reference
     billing = project / "models" / "marts" / "municipal_funded" / "billing_statements.sql"
     # A ref in a comment still makes a dependency: exactly the slip the guard is for.
     billing.write_text(billing.read_text() + "\n-- {{ ref('client_profiles') }}\n")

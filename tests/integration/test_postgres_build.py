@@ -24,8 +24,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-DBT_DIR = ROOT / "dbt_project"
+from ketenbrug.project_files import DBT_PROJECT_DIR as DBT_DIR
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: benchmarks/ live there
 CLIENTS, SEED = 300, 20261129  # the demo's default world
 MARTS = ("client_profiles", "client_orders", "warm_handover", "volume_monitor",
          "billing_statements", "statutory_priority_guard")

@@ -11,8 +11,10 @@ import pytest
 from dagster import materialize
 
 from ketenbrug.contracts.odcs import Contract, load_contract
-from ketenbrug.pipelines.assets.landing import ACCOUNTING_CHECKS, CONTRACT_CHECKS, LANDING_ASSETS
-from ketenbrug.pipelines.resources import HubStorage, SourceSystem
+from ketenbrug.pipelines.assets.landing import LANDING_ASSETS
+from ketenbrug.pipelines.checks.accounting import ACCOUNTING_CHECKS
+from ketenbrug.pipelines.checks.contract import CONTRACT_CHECKS
+from ketenbrug.pipelines.resources import SourceSystem
 from ketenbrug.simulators import WorldServer, generate_world
 from ketenbrug.stewardship import quarantine
 
@@ -29,10 +31,8 @@ def world():
 
 
 @pytest.fixture
-def hub(tmp_path):
-    return HubStorage(warehouse_path=str(tmp_path / "w.duckdb"),
-                      vault_path=str(tmp_path / "v.duckdb"), keys_dir=str(tmp_path / "keys"),
-                      outbox_dir=str(tmp_path / "outbox"), disclosure_log=str(tmp_path / "a.jsonl"))
+def hub(hub_storage):
+    return hub_storage
 
 
 def _pull(server, hub):

@@ -8,21 +8,16 @@ from datetime import date
 import pytest
 import requests
 
-from ketenbrug.simulators import WorldServer, generate_world
+from ketenbrug.simulators import generate_world
 
 TODAY = date(2026, 11, 29)
+SERVE_ADMIN = True  # time moves through the admin port
 TIMEOUT = (2, 10)
 
 
 @pytest.fixture(scope="module")
 def world():
     return generate_world(clients=1500, seed=8, today=TODAY)
-
-
-@pytest.fixture(scope="module")
-def server(world):
-    with WorldServer(world, admin=True) as running:
-        yield running
 
 
 def _page_numbered(server, slug, path, headers, since):

@@ -26,12 +26,6 @@ def world():
     return generate_world(clients=1000, seed=33, today=TODAY)
 
 
-@pytest.fixture(scope="module")
-def server(world):
-    with WorldServer(world) as running:
-        yield running
-
-
 def _pull(server, slug, **settings):
     options = {"backoff_factor_s": 0.01, "max_retries": 3, "read_timeout_s": 0.2, **settings}
     connector = connectors.CONNECTORS[slug](

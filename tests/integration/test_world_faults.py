@@ -26,12 +26,6 @@ def world():
     return generate_world(clients=400, seed=21, today=TODAY)
 
 
-@pytest.fixture(scope="module")
-def server(world):
-    with WorldServer(world) as running:
-        yield running
-
-
 @pytest.fixture
 def faults(server):
     """Set faults on the running server for one test; clear them afterwards."""

@@ -8,7 +8,7 @@ and the occurrence (so exporting twice gives the same ids), with the Dagster run
 parent. Job = `<Dagster job>.<asset>`; inputs = the asset's upstream assets in the graph;
 output = the asset; datasets in `ketenbrug://warehouse` (tables), `ketenbrug://outbox`
 (deliveries) or, as the input of a landing asset, `ketenbrug://source/<slug>`. Every event
-carries the `ketenbrug_purpose` facet (pipelines/audit/ol_facet.py).
+carries the `ketenbrug_purpose` facet (ketenbrug/audit/openlineage/facet.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openlineage.client.constants import __version__ as OPENLINEAGE_VERSION
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
@@ -48,6 +48,9 @@ from ketenbrug.audit.openlineage.facet import (
 )
 from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.privacy.disclosure_log import read_log
+
+if TYPE_CHECKING:
+    from dagster import DagsterEvent
 
 NAMESPACE = "ketenbrug"
 _RUN_IDS = uuid.UUID("6f1d0a52-6c1e-4c43-9a55-6b6574656e62")  # uuid5 namespace of the hub
@@ -85,21 +88,23 @@ def read_materialisations(dagster_home: Path) -> list[Materialisation]:
         for run in reversed(instance.get_runs()):
             stats = instance.get_run_stats(run.run_id)
             run_start = stats.start_time or 0.0
-            step_start: dict[str, float] = {}
-            step_failed: dict[str, float] = {}
+            # keyed by each entry's step_key, which Dagster types as optional
+            step_start: dict[str | None, float] = {}
+            step_failed: dict[str | None, float] = {}
             planned: dict[str, str] = {}
             done: dict[str, int] = {}
             for entry in instance.all_logs(run.run_id, of_type=wanted):
                 event = entry.dagster_event
+                assert event is not None  # of_type: only Dagster events come back
                 kind = event.event_type
                 if kind == DagsterEventType.STEP_START:
                     step_start[entry.step_key] = entry.timestamp
                 elif kind == DagsterEventType.STEP_FAILURE:
                     step_failed[entry.step_key] = entry.timestamp
                 elif kind == DagsterEventType.ASSET_MATERIALIZATION_PLANNED:
-                    planned[event.asset_key.to_user_string()] = entry.step_key or ""
+                    planned[_asset(event)] = entry.step_key or ""
                 else:
-                    asset = event.asset_key.to_user_string()
+                    asset = _asset(event)
                     found.append(Materialisation(
                         run.run_id, run.job_name, asset, entry.step_key or "",
                         step_start.get(entry.step_key, run_start), entry.timestamp,
@@ -112,6 +117,13 @@ def read_materialisations(dagster_home: Path) -> list[Materialisation]:
                                           step_failed.get(step, end), failed=True)
                           for asset, step in sorted(planned.items()) if asset not in done]
     return found
+
+
+def _asset(event: DagsterEvent) -> str:
+    # A materialisation, done or planned, always names its asset.
+    if event.asset_key is None:
+        raise ValueError(f"a {event.event_type_value} event without an asset key")
+    return event.asset_key.to_user_string()
 
 
 def _iso(epoch: float) -> str:

@@ -1,8 +1,9 @@
 """The dbt project builds green on a small synthetic warehouse and its marts say the right things.
 
-The landing tables are created from the connector manifests (the single statement of which
-columns land), filled with a handful of fake records (pseudonyms like 'p_0001', no BSNs, no
-names), and `dbt build` (models, data tests, unit tests) runs in-process with dbtRunner.
+The warehouse is built by the hub's own code (ketenbrug.warehouse: the landing tables and
+ledger exactly as a run makes them), filled with a handful of fake records (pseudonyms
+like 'p_0001', no BSNs, no names), and `dbt build` (models, data tests, unit tests) runs
+in-process with dbtRunner.
 """
 
 from __future__ import annotations
@@ -13,28 +14,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-DBT_DIR = ROOT / "dbt_project"
+from ketenbrug import warehouse
+from ketenbrug.connectors import all_datasets
+from ketenbrug.project_files import DBT_PROJECT_DIR as DBT_DIR
+from ketenbrug.warehouse.schema import BATCHES as BATCHES_TABLE
+from ketenbrug.warehouse.schema import DOMAIN_PSEUDONYMS as DOMAIN_PSEUDONYMS_TABLE
+from ketenbrug.warehouse.schema import BatchStatus
+
 AS_OF = "2026-06-01"
-
-_META = ("_batch_id", "_source", "_dataset", "_record_key", "_received_at", "_payload_hash")
-_IDENTITY = ("person_pseudonym", "is_bsn_present", "is_bsn_valid")
-_TYPES = {"_received_at": "timestamp", "is_bsn_present": "boolean", "is_bsn_valid": "boolean"}
 _CONDITIONS = ("valid_id", "housing", "income", "debts", "care")
-
-
-def _landing_layout() -> dict[str, tuple[str, list[str]]]:
-    """Landing table name -> (record key field, columns), as the connector manifests say."""
-    layout = {}
-    for path in sorted((ROOT / "connectors").glob("*/manifest.yaml")):
-        manifest = yaml.safe_load(path.read_text())
-        for dataset, spec in manifest["datasets"].items():
-            identity = list(_IDENTITY) if spec.get("identity") else []
-            layout[f"{manifest['source']}__{dataset}"] = (
-                spec["record_key"], [*_META, *identity, *spec["fields"]])
-    return layout
 
 
 def _conditions(prefix_date: str, **statuses: str) -> dict[str, str]:
@@ -46,10 +35,9 @@ def _conditions(prefix_date: str, **statuses: str) -> dict[str, str]:
     return row
 
 
-# Batches: everything in b_pass is published; b_quar is quarantined and must never be read.
-BATCHES = [
-    ("b_pass", "passed"), ("b_rel", "released"), ("b_quar", "quarantined"), ("b_drop", "dropped"),
-]
+# Batches: b_pass and b_rel are published; b_quar is quarantined and must never be read.
+BATCHES = {"b_pass": BatchStatus.PASSED, "b_rel": BatchStatus.RELEASED,
+           "b_quar": BatchStatus.QUARANTINED, "b_drop": BatchStatus.DROPPED}
 
 RECORDS: dict[str, list[dict]] = {
     "probation__clients": [
@@ -136,37 +124,29 @@ DOMAIN_PSEUDONYMS = [
 
 
 def _build_warehouse(path: Path) -> None:
+    """Land RECORDS batch by batch with the hub's landing code, then give each batch its
+    status as the contract check or a steward would."""
     received = datetime(2026, 5, 31, 6, 0)
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("create schema landing")
-        con.execute("create schema privacy")
-        con.execute(
-            "create table landing._batches (batch_id varchar, source varchar, dataset varchar, "
-            "received_at timestamp, status varchar, received integer, staged integer, "
-            "quarantined integer, rejected integer)")
-        for batch_id, status in BATCHES:
-            con.execute("insert into landing._batches values (?, 'test', 'test', ?, ?, 0, 0, 0, 0)",
-                        [batch_id, received, status])
-        con.execute("create table privacy.domain_pseudonyms "
-                    "(person_pseudonym varchar, domain varchar, domain_pseudonym varchar)")
-        con.executemany("insert into privacy.domain_pseudonyms values (?, ?, ?)",
-                        DOMAIN_PSEUDONYMS)
-        for table, (record_key, columns) in _landing_layout().items():
-            ddl = ", ".join(f"{c} {_TYPES.get(c, 'varchar')}" for c in columns)
-            con.execute(f"create table landing.{table} ({ddl})")
-            source, dataset = table.split("__")
-            for number, record in enumerate(RECORDS.get(table, [])):
-                row = {"_batch_id": "b_pass", "_source": source, "_dataset": dataset,
-                       "_record_key": record[record_key],
-                       "_received_at": received, "_payload_hash": f"h{number}",
+    with warehouse.connect(path) as con:
+        for manifest in all_datasets():
+            warehouse.ensure_landing(con, manifest)
+            by_batch: dict[str, list[dict]] = {}
+            for number, record in enumerate(RECORDS.get(manifest.table, [])):
+                row = {"_batch_id": "b_pass", "_payload_hash": f"h{number}",
                        "is_bsn_present": True, "is_bsn_valid": True,
                        "updated_at": "2026-05-01T00:00:00Z", **record}
-                values = [row.get(c) for c in columns]
-                con.execute(f"insert into landing.{table} values ({', '.join('?' * len(columns))})",
-                            values)
-    finally:
-        con.close()
+                by_batch.setdefault(row.pop("_batch_id"), []).append(row)
+            for batch, rows in by_batch.items():
+                batch_id = f"{manifest.table}-{batch}"
+                warehouse.land_batch(con, manifest, rows, batch_id=batch_id,
+                                     received_at=received, fields_dropped=0, cursor=None)
+                con.execute(f"update {BATCHES_TABLE} set status = ? where batch_id = ?",
+                            [BATCHES[batch].value, batch_id])
+        con.execute("create schema if not exists privacy")
+        con.execute(f"create table {DOMAIN_PSEUDONYMS_TABLE} "
+                    "(person_pseudonym varchar, domain varchar, domain_pseudonym varchar)")
+        con.executemany(f"insert into {DOMAIN_PSEUDONYMS_TABLE} values (?, ?, ?)",
+                        DOMAIN_PSEUDONYMS)
 
 
 @pytest.fixture(scope="module")
@@ -175,10 +155,10 @@ def built_warehouse(tmp_path_factory):
     from dbt.cli.main import dbtRunner
 
     tmp = tmp_path_factory.mktemp("dbt")
-    warehouse = tmp / "warehouse.duckdb"
-    _build_warehouse(warehouse)
+    warehouse_path = tmp / "warehouse.duckdb"
+    _build_warehouse(warehouse_path)
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("KETENBRUG_WAREHOUSE", str(warehouse))
+        env.setenv("KETENBRUG_WAREHOUSE", str(warehouse_path))
         env.setenv("DBT_PROFILES_DIR", str(DBT_DIR))
         env.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         result = dbtRunner().invoke([
@@ -186,7 +166,7 @@ def built_warehouse(tmp_path_factory):
             "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
             "--vars", json.dumps({"as_of_date": AS_OF}), "--quiet",
         ])
-    return warehouse, result
+    return warehouse_path, result
 
 
 def _query(warehouse: Path, sql: str) -> list[tuple]:

@@ -1,0 +1,1 @@
+"""OpenLineage run events for every materialisation, with the `ketenbrug_purpose` facet."""

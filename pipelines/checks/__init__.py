@@ -1,0 +1,1 @@
+"""Blocking asset checks, one module per check, each named after it."""

@@ -16,8 +16,7 @@ from ketenbrug.pipelines.assets.dbt import ketenbrug_dbt_models
 from ketenbrug.pipelines.assets.handover_delivery import warm_handover_packages
 from ketenbrug.pipelines.assets.landing import LANDING_ASSETS
 from ketenbrug.pipelines.assets.pseudonym_domains import domain_pseudonyms
-from ketenbrug.pipelines.checks.accounting import ACCOUNTING_CHECKS
-from ketenbrug.pipelines.checks.contract import CONTRACT_CHECKS
+from ketenbrug.pipelines.checks.landing_checks import LANDING_CHECKS
 from ketenbrug.pipelines.checks.lineage_separation import build_lineage_separation
 from ketenbrug.pipelines.checks.purpose_lineage import purpose_lineage
 from ketenbrug.pipelines.dbt_project import KETENBRUG_DBT
@@ -31,7 +30,7 @@ HUB_JOB = define_asset_job("hub", selection="*", description="Pull, check, model
 defs: Definitions = Definitions(
     assets=[*LANDING_ASSETS, domain_pseudonyms, ketenbrug_dbt_models, warm_handover_packages,
             billing_statements_delivery],
-    asset_checks=[*CONTRACT_CHECKS, *ACCOUNTING_CHECKS, lineage_separation, purpose_lineage],
+    asset_checks=[*LANDING_CHECKS, lineage_separation, purpose_lineage],
     jobs=[HUB_JOB, *INGEST_JOBS.values()],
     schedules=SCHEDULES,
     sensors=[dji_changes],

@@ -15,14 +15,21 @@ from ketenbrug.privacy.pseudonyms import (
     payload_hasher,
 )
 from ketenbrug.privacy.reidentify import NotPermitted, Recipient, reidentify
-from ketenbrug.privacy.rotation import RotationReport, rotate_keys
+from ketenbrug.privacy.rotation import (
+    LinkageInconsistent,
+    LinkageState,
+    RotationReport,
+    linkage_state,
+    rotate_keys,
+)
 from ketenbrug.privacy.sealing import PackageError, open_package, seal_package
 from ketenbrug.privacy.vault import IdentityRecord, IdentityVault, VaultError
 
 __all__ = [
     "INTERNAL_DOMAIN", "IdentityRecord", "IdentityVault", "KeyMaterialError", "KeyRing",
-    "KeyStore", "NotPermitted", "PackageError", "PseudonymError", "Pseudonymiser", "Recipient",
-    "RotationReport", "VaultError", "append_entry", "is_valid_bsn", "key_version_of",
-    "linkage_basis", "load_or_create_keyring", "open_package", "payload_hasher", "read_log",
-    "reidentify", "rotate_keys", "seal_package", "verify_log",
+    "KeyStore", "LinkageInconsistent", "LinkageState", "NotPermitted", "PackageError",
+    "PseudonymError", "Pseudonymiser", "Recipient", "RotationReport", "VaultError",
+    "append_entry", "is_valid_bsn", "key_version_of", "linkage_basis", "linkage_state",
+    "load_or_create_keyring", "open_package", "payload_hasher", "read_log", "reidentify",
+    "rotate_keys", "seal_package", "verify_log",
 ]

@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy.domains import DOMAIN_TABLE, FORMER_TABLE, rekey
 from ketenbrug.privacy.keys import KeyStore
 from ketenbrug.privacy.pseudonyms import INTERNAL_DOMAIN, Pseudonymiser, linkage_basis
@@ -36,19 +37,74 @@ class RotationReport:
     warehouse_rows_relinked: dict[str, int]
 
 
+class LinkageInconsistent(Exception):
+    """Vault, warehouse and current key disagree: a key rotation has not finished."""
+
+
+@dataclass(frozen=True)
+class LinkageState:
+    """The key versions in use: the current key's, and those the vault's values and the
+    warehouse's pseudonyms are under. A rotation has finished when they all agree."""
+
+    current_key: int | None
+    vault: tuple[int, ...]
+    warehouse: tuple[int, ...]
+
+    @property
+    def consistent(self) -> bool:
+        used = set(self.vault) | set(self.warehouse)
+        return not used or (self.current_key is not None and used == {self.current_key})
+
+    def describe(self) -> str:
+        def versions(vs: tuple[int, ...]) -> str:
+            return ", ".join(f"v{v}" for v in vs) or "none yet"
+        return (f"current key v{self.current_key}, vault under {versions(self.vault)}, "
+                f"warehouse under {versions(self.warehouse)}")
+
+    def require_consistent(self, action: str) -> None:
+        """Refuse (LinkageInconsistent) `action` while a rotation is unfinished."""
+        if not self.consistent:
+            raise LinkageInconsistent(
+                f"{action} refused: {self.describe()}. A key rotation was interrupted; "
+                "run `ketenbrug keys rotate` to finish it.")
+
+
+def linkage_state(keys: KeyStore, vault_path: Path, warehouse_path: Path) -> LinkageState:
+    """Read which key versions vault and warehouse are under (read-only)."""
+    current = keys.current().version if keys.status() else None
+    return LinkageState(current, tuple(sorted(vault_key_versions(vault_path))),
+                        tuple(sorted(warehouse_key_versions(warehouse_path))))
+
+
 def rotate_keys(keys: KeyStore, vault_path: Path, warehouse_path: Path) -> RotationReport:
-    """Rotate to a new key version and carry the vault and warehouse over to it."""
-    versions_in_vault = vault_key_versions(vault_path)
+    """Rotate to a new key version and carry the vault and warehouse over to it.
+
+    A journal kept in the data itself: each step is one transaction, and the state says
+    which step an interrupted rotation stopped before, so running this again finishes
+    that rotation instead of starting another. The steps: a new key version; the vault
+    resealed under it with every person's new pseudonym (old -> new kept in the vault's
+    lineage); the warehouse relinked from that lineage.
+    """
+    state = linkage_state(keys, vault_path, warehouse_path)
     current = keys.current()
-    resuming = bool(versions_in_vault) and max(versions_in_vault) < current.version
-    from_version = max(versions_in_vault) if resuming else current.version
-    new = current if resuming else keys.rotate()
-    vault = IdentityVault(vault_path, keys)
+    if state.vault and max(state.vault) < current.version:
+        new, from_version = current, max(state.vault)  # stopped before the reseal
+    elif state.vault and state.warehouse and min(state.warehouse) < max(state.vault):
+        # Stopped after the reseal, before the relink: the lineage says old -> new.
+        from_version, to_version = min(state.warehouse), max(state.vault)
+        lineage = {old: new_p for old, new_p, f, t in IdentityVault(vault_path, keys).lineage()
+                   if (f, t) == (from_version, to_version)}
+        relinked = relink_warehouse(warehouse_path, lineage, keys)
+        return RotationReport(from_version, to_version, len(lineage), 0, relinked)
+    else:
+        new, from_version = keys.rotate(), current.version
+    vault = IdentityVault(vault_path, keys)  # opened under the new current key, to seal
     values = list(vault.decrypt_all())
     lineage = _new_pseudonyms(values, Pseudonymiser(new, INTERNAL_DOMAIN))
     resealed = vault.reseal_all(
         ((lineage[p], field, source, value) for p, field, source, value in values),
         lineage, from_version)
+    failpoint("rotation:resealed")
     relinked = relink_warehouse(warehouse_path, lineage, keys)
     return RotationReport(from_version, new.version, len(lineage), resealed, relinked)
 
@@ -138,6 +194,20 @@ def _tables_with_pseudonyms(con: duckdb.DuckDBPyConnection) -> list[tuple[str, s
         "join information_schema.tables t using (table_schema, table_name) "
         "where c.column_name = 'person_pseudonym' and t.table_type = 'BASE TABLE' "
         "order by 1, 2").fetchall()
+
+
+def warehouse_key_versions(warehouse_path: Path) -> list[int]:
+    """The key versions of every person pseudonym the warehouse holds."""
+    if not warehouse_path.exists():
+        return []
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        found: set[int] = set()
+        for schema, table in _tables_with_pseudonyms(con):
+            found |= {int(v) for (v,) in con.execute(
+                f'select distinct regexp_extract(person_pseudonym, \'^v([0-9]+)-\', 1) '  # noqa: S608
+                f'from "{schema}"."{table}" where person_pseudonym is not null').fetchall()
+                if v}
+    return sorted(found)
 
 
 def vault_key_versions(vault_path: Path) -> list[int]:

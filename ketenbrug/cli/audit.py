@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from ketenbrug.cli.access import wait_to_read
 from ketenbrug.config import Settings
 
 
@@ -31,7 +32,9 @@ def verify() -> None:
     """Check the disclosure log's hash chain; name every altered, removed or moved entry."""
     from ketenbrug.privacy import read_log, verify_log
 
-    log = Settings.from_env().disclosure_log
+    settings = Settings.from_env()
+    wait_to_read(settings)
+    log = settings.disclosure_log
     breaks = verify_log(log)
     for b in breaks:
         click.echo(f"line {b.line}: {b.reason}", err=True)
@@ -52,6 +55,7 @@ def subject(bsn: str) -> None:
     from ketenbrug.audit.subject_access import subject_report
 
     settings = Settings.from_env()
+    wait_to_read(settings)
     try:
         report = subject_report(bsn, settings)
     except ValueError as exc:
@@ -78,6 +82,7 @@ def lineage(out: Path | None) -> None:
     from ketenbrug.pipelines.asset_graph import asset_parents
 
     settings = Settings.from_env()
+    wait_to_read(settings)
     manifest, compiled = load_dbt_manifest(settings.warehouse_path)
     report = build_lineage(asset_parents(), manifest, compiled=compiled,
                            disclosure_log=_log_or_none(settings))
@@ -118,6 +123,7 @@ def openlineage(out: Path | None) -> None:
     from ketenbrug.pipelines.asset_graph import asset_parents
 
     settings = Settings.from_env()
+    wait_to_read(settings)
     try:
         materialisations = read_materialisations(settings.dagster_home)
     except FileNotFoundError as error:

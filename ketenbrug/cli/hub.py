@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -10,19 +11,47 @@ from datetime import UTC, datetime
 
 import click
 
-from ketenbrug.cli.privacy import record_world
+from ketenbrug import run_lock
+from ketenbrug.cli.access import busy_holder
+from ketenbrug.cli.privacy import record_world, recorded_world
 from ketenbrug.config import Settings
 
 
 @click.command()
 @click.option("--clients", default=2000, show_default=True, help="Synthetic population size.")
 @click.option("--seed", default=20261129, show_default=True, help="Seed of the synthetic world.")
-def demo(clients: int, seed: int) -> None:
-    """Generate a synthetic world, serve its source systems, run the whole hub in Dagster."""
+@click.option("--fresh", is_flag=True,
+              help="Start this home afresh (warehouse, vault, outbox, log, keys, history "
+                   "removed) when it holds another world.")
+def demo(clients: int, seed: int, fresh: bool) -> None:
+    """Generate a synthetic world, serve its source systems, run the whole hub in Dagster.
+
+    One world per home: a home that holds another world (seed or size) is refused unless
+    --fresh. One run at a time: refused while another run holds the hub (exit 3).
+    """
+    settings = Settings.from_env()
+    try:
+        with run_lock.hold(settings.home) as holder:
+            _demo(settings, clients, seed, fresh, holder)
+    except run_lock.HubBusy as busy:
+        click.echo(f"{busy}; this run is not started (wait for it, or see `ketenbrug status`)",
+                   err=True)
+        sys.exit(3)
+
+
+def _demo(settings: Settings, clients: int, seed: int, fresh: bool, holder: dict) -> None:
     from ketenbrug.cli.run import prepare_environment, run_hub_job
     from ketenbrug.simulators import WorldServer, generate_world
 
-    settings = Settings.from_env()
+    _refuse_unfinished_rotation(settings)
+    held = recorded_world(settings)
+    if held and (held.get("clients"), held.get("seed")) != (clients, seed):
+        if not fresh:
+            raise click.ClickException(
+                f"{settings.home} holds the world of {held.get('clients')} clients, seed "
+                f"{held.get('seed')}; this run asks for {clients} clients, seed {seed}. "
+                "Use another KETENBRUG_HOME, or --fresh to start this one afresh.")
+        _start_afresh(settings)
     started = time.perf_counter()
     world = generate_world(clients=clients, seed=seed)
     click.echo(f"world: {clients} clients, seed {seed}, as of {world.today}")
@@ -32,7 +61,7 @@ def demo(clients: int, seed: int) -> None:
         prepare_environment(settings, server.base_urls, server.credentials,
                             as_of_date=world.today.isoformat())
         record_world(settings, clients, seed, world.today)
-        outcome = run_hub_job()
+        outcome = run_hub_job(holder)
     click.echo(f"dagster run {outcome.run_id}: {'success' if outcome.success else 'FAILED'} "
                f"in {time.perf_counter() - started:.1f} s")
     _print_status(settings)
@@ -40,6 +69,31 @@ def demo(clients: int, seed: int) -> None:
     if not outcome.success:
         click.echo(f"failed steps: {', '.join(outcome.failed_steps)}", err=True)
         sys.exit(1)
+
+
+def _refuse_unfinished_rotation(settings: Settings) -> None:
+    from ketenbrug.privacy import KeyStore, LinkageInconsistent, linkage_state
+
+    if not settings.keys_dir.exists():
+        return
+    state = linkage_state(KeyStore(settings.keys_dir), settings.vault_path,
+                          settings.warehouse_path)
+    try:
+        state.require_consistent("a hub run")
+    except LinkageInconsistent as refused:
+        raise click.ClickException(str(refused)) from None
+
+
+def _start_afresh(settings: Settings) -> None:
+    """Remove everything the hub keeps in this home, except the run lock it holds."""
+    for path in sorted(settings.home.iterdir()):
+        if path.name == run_lock.LOCK_FILE:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    click.echo(f"{settings.home}: started afresh")
 
 
 @click.command()
@@ -71,7 +125,12 @@ def ui(clients: int, seed: int, port: int) -> None:
 def _print_status(settings: Settings) -> None:
     from ketenbrug.stewardship.status import collect_status
 
-    hub = collect_status(settings)
+    # While another run writes the warehouse, its tables are not read (that could make
+    # the run fail): the last run is shown, and who is writing.
+    writer = busy_holder(settings)
+    hub = collect_status(settings, read_warehouse=writer is None)
+    if writer is not None:
+        click.echo(f"{run_lock.describe(writer)}: marts and batches are shown when it ends")
     if hub.last_run:
         run = hub.last_run
         started = datetime.fromtimestamp(run["started"], UTC).isoformat(timespec="seconds") \

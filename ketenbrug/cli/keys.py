@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from ketenbrug.cli.access import wait_to_read, writing
 from ketenbrug.config import Settings
 
 
@@ -26,22 +27,31 @@ def init() -> None:
 
 @keys.command()
 def status() -> None:
-    """Key versions, which one is current, and which versions the vault still uses."""
-    from ketenbrug.privacy import KeyStore
-    from ketenbrug.privacy.rotation import vault_key_versions
+    """Key versions, which one is current, and whether vault and warehouse agree with it.
+
+    Exits 1, naming the step to resume, when a rotation was interrupted.
+    """
+    from ketenbrug.privacy import KeyStore, linkage_state
 
     settings = Settings.from_env()
-    versions = KeyStore(settings.keys_dir).status()
+    wait_to_read(settings)
+    store = KeyStore(settings.keys_dir)
+    versions = store.status()
     if not versions:
         click.echo(f"no keys under {settings.keys_dir}: run `ketenbrug keys init`")
         sys.exit(1)
     for info in versions:
         marker = "current" if info.is_current else "history"
         click.echo(f"  v{info.version}  {marker:<8} created {info.created_at}")
-    in_vault = sorted(vault_key_versions(settings.vault_path))
-    click.echo(f"vault values under: {', '.join(f'v{v}' for v in in_vault) or 'none yet'}")
-    if in_vault and in_vault[-1] != versions[-1].version:
-        click.echo("an interrupted rotation: run `ketenbrug keys rotate` to finish it", err=True)
+    state = linkage_state(store, settings.vault_path, settings.warehouse_path)
+    click.echo(f"vault values under: {', '.join(f'v{v}' for v in state.vault) or 'none yet'}")
+    click.echo("warehouse pseudonyms under: "
+               f"{', '.join(f'v{v}' for v in state.warehouse) or 'none yet'}")
+    if not state.consistent:
+        step = ("reseal the vault" if state.vault and max(state.vault) < state.current_key
+                else "relink the warehouse")
+        click.echo(f"an interrupted rotation ({state.describe()}): run `ketenbrug keys "
+                   f"rotate` to {step} and finish it", err=True)
         sys.exit(1)
 
 
@@ -51,8 +61,9 @@ def rotate() -> None:
     from ketenbrug.privacy import KeyStore, rotate_keys
 
     settings = Settings.from_env()
-    report = rotate_keys(KeyStore(settings.keys_dir), settings.vault_path,
-                         settings.warehouse_path)
+    with writing(settings, "key rotation"):
+        report = rotate_keys(KeyStore(settings.keys_dir), settings.vault_path,
+                             settings.warehouse_path)
     click.echo(f"rotated v{report.from_version} -> v{report.to_version}: "
                f"{report.persons_relinked} persons relinked, "
                f"{report.values_resealed} vault values resealed")

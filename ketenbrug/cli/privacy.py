@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ketenbrug.cli.access import wait_to_read
 from ketenbrug.config import Settings
 from ketenbrug.project_files import DBT_PROJECT_DIR
 
@@ -34,7 +35,8 @@ def scan(clients: int | None, seed: int | None, today: str | None) -> None:
     from ketenbrug.simulators import generate_world
 
     settings = Settings.from_env()
-    recorded = _recorded_world(settings)
+    wait_to_read(settings)
+    recorded = recorded_world(settings)
     params: dict[str, Any] = {
         "clients": clients or recorded.get("clients"), "seed": seed or recorded.get("seed"),
         "today": today or recorded.get("today")}
@@ -63,6 +65,7 @@ def record_world(settings: Settings, clients: int, seed: int, today: date) -> No
         json.dumps({"clients": clients, "seed": seed, "today": today.isoformat()}))
 
 
-def _recorded_world(settings: Settings) -> dict:
+def recorded_world(settings: Settings) -> dict:
+    """The world this home holds (clients, seed, today), or {} before the first demo."""
     path = settings.home / WORLD_FILE
     return json.loads(path.read_text()) if path.exists() else {}

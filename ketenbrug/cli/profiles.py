@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ketenbrug.cli.access import wait_to_read
 from ketenbrug.config import Settings
 
 
@@ -25,7 +26,9 @@ def show(org: str, client_pseudonym: str | None, limit: int) -> None:
     from ketenbrug.privacy import PseudonymError
 
     try:
-        rows = read_profiles(Settings.from_env(), org, client_pseudonym, limit)
+        settings = Settings.from_env()
+        wait_to_read(settings)
+        rows = read_profiles(settings, org, client_pseudonym, limit)
     except PseudonymError as refused:
         raise click.ClickException(str(refused)) from None
     if client_pseudonym and rows and rows[0]["client_pseudonym"] != client_pseudonym:

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from ketenbrug.cli.access import wait_to_read, writing
 from ketenbrug.config import Settings
 
 
@@ -22,7 +23,9 @@ def list_(status: str) -> None:
     """Batches in quarantine (or with another status), newest first."""
     from ketenbrug.stewardship.quarantine import list_batches
 
-    batches = list_batches(Settings.from_env().warehouse_path, status)
+    settings = Settings.from_env()
+    wait_to_read(settings)
+    batches = list_batches(settings.warehouse_path, status)
     if not batches:
         click.echo(f"no {status} batches" if status != "all" else "no batches")
     for b in batches:
@@ -37,7 +40,9 @@ def show(batch_id: str) -> None:
     from ketenbrug.stewardship.quarantine import QuarantineError, show_batch
 
     try:
-        report = show_batch(Settings.from_env().warehouse_path, batch_id)
+        settings = Settings.from_env()
+        wait_to_read(settings)
+        report = show_batch(settings.warehouse_path, batch_id)
     except QuarantineError as exc:
         raise click.ClickException(str(exc)) from None
     ledger = report.ledger
@@ -62,9 +67,11 @@ def release(batch_id: str, reason: str) -> None:
     """Publish a quarantined batch once it passes its contract as that stands now."""
     from ketenbrug.stewardship.quarantine import QuarantineError, release_batch
 
+    settings = Settings.from_env()
     try:
-        result = release_batch(Settings.from_env().warehouse_path, batch_id, reason,
-                               getpass.getuser())
+        with writing(settings, "quarantine release"):
+            result = release_batch(settings.warehouse_path, batch_id, reason,
+                                   getpass.getuser())
     except QuarantineError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
@@ -79,9 +86,10 @@ def drop(batch_id: str, reason: str) -> None:
     """Reject every record of a quarantined batch, with a reason kept per record."""
     from ketenbrug.stewardship.quarantine import QuarantineError, drop_batch
 
+    settings = Settings.from_env()
     try:
-        count = drop_batch(Settings.from_env().warehouse_path, batch_id, reason,
-                           getpass.getuser())
+        with writing(settings, "quarantine drop"):
+            count = drop_batch(settings.warehouse_path, batch_id, reason, getpass.getuser())
     except QuarantineError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

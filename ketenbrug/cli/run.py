@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ketenbrug import run_lock
 from ketenbrug.config import Settings, source_env
 from ketenbrug.project_files import DAGSTER_INSTANCE_TEMPLATE
 
@@ -34,17 +36,50 @@ def prepare_environment(settings: Settings, base_urls: Mapping[str, str] | None 
         os.environ["KETENBRUG_AS_OF_DATE"] = as_of_date
 
 
-def run_hub_job() -> RunOutcome:
-    """Execute the `hub` job on the instance under DAGSTER_HOME; the run is kept in its history."""
+PID_TAG = "ketenbrug/pid"
+
+
+def run_hub_job(holder: dict | None = None) -> RunOutcome:
+    """Execute the `hub` job on the instance under DAGSTER_HOME; the run is kept in its history.
+
+    The caller holds the hub's run lock (`holder`, its record, gets the run id). Runs an
+    earlier process left unfinished (killed) are marked failed first.
+    """
     from dagster import DagsterInstance
 
     from ketenbrug.pipelines.definitions import defs
 
+    run_id = str(uuid.uuid4())
+    if holder is not None:
+        holder["run_id"] = run_id
+        run_lock.announce(Settings.from_env().home, holder)
     with DagsterInstance.get() as instance:
+        fail_dead_runs(instance)
         # The full event stream is in the instance (and the UI); the terminal gets warnings.
         result = defs.resolve_job_def("hub").execute_in_process(
-            instance=instance, raise_on_error=False,
+            instance=instance, raise_on_error=False, run_id=run_id,
+            tags={PID_TAG: str(os.getpid())},
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
         failed = [e.step_key for e in result.all_events
                   if e.is_step_failure and e.step_key]
         return RunOutcome(run_id=result.run_id, success=result.success, failed_steps=failed)
+
+
+def fail_dead_runs(instance) -> list[str]:
+    """Mark failed every unfinished run of an earlier `ketenbrug` process; return their ids.
+
+    Called while holding the hub's run lock, which a live run would hold: so a run of ours
+    (tagged with its process id) that is still STARTED was killed, and would otherwise
+    stay STARTED for ever. Runs launched from the UI are watched by Dagster's own run
+    monitoring (dagster.yaml).
+    """
+    from dagster import DagsterRunStatus, RunsFilter
+
+    unfinished = instance.get_runs(RunsFilter(statuses=[
+        DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]))
+    dead = [run for run in unfinished if PID_TAG in run.tags]
+    for run in dead:
+        instance.report_run_failed(
+            run, message=f"process {run.tags[PID_TAG]} is gone: the run was killed")
+    return [run.run_id for run in dead]
+

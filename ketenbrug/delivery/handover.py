@@ -11,10 +11,20 @@ from pathlib import Path
 from ketenbrug import warehouse
 from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.delivery.handover_package import data_checksum, handover_files, handover_manifest
-from ketenbrug.delivery.transport import idempotency_key, to_endpoint, to_outbox
-from ketenbrug.privacy import Recipient, append_entry, reidentify, seal_package
+from ketenbrug.delivery.transport import (
+    Delivered,
+    idempotency_key,
+    package_sha256,
+    publish_staged,
+    recover_outbox,
+    stage_in_outbox,
+    to_endpoint,
+)
+from ketenbrug.failpoints import failpoint
+from ketenbrug.privacy import Recipient, append_entry, read_log, reidentify, seal_package
 from ketenbrug.privacy.domains import rekey
 from ketenbrug.privacy.keys import KeyRing
+from ketenbrug.privacy.rotation import linkage_state
 from ketenbrug.privacy.sealing import load_or_create_recipient_key, load_or_create_signing_key
 from ketenbrug.privacy.subject_refs import subject_refs
 from ketenbrug.privacy.vault import IdentityVault
@@ -38,6 +48,8 @@ HANDOVER_COLUMNS = (
 class HandoverDelivery:
     delivered: dict[str, int]  # CBS code -> persons in its package
     already_received: int  # packages the endpoint recognised by their idempotency key
+    recovered: int = 0  # half-done deliveries of a killed run, completed
+    discarded: int = 0  # staged packages a killed run never delivered, removed
 
 
 def deliver_handover_packages(*, warehouse_path: Path, keys_dir: Path, keyring: KeyRing,
@@ -47,8 +59,13 @@ def deliver_handover_packages(*, warehouse_path: Path, keys_dir: Path, keyring: 
 
     Re-identifies through privacy.reidentify (which refuses a purpose or recipient the
     register does not allow), delivers to `outbox` or POSTs to `delivery_url`, and logs
-    each delivery. Returns what went to whom.
+    each delivery. Returns what went to whom. Refuses (LinkageInconsistent) while a key
+    rotation is unfinished.
     """
+    # Re-identifying across an unfinished key rotation would match nobody, or the wrong key.
+    linkage_state(vault.keys, vault.path, warehouse_path).require_consistent(
+        "warm-handover delivery")
+    recovered = recover_outbox(outbox, delivered_packages(disclosure_log))
     with warehouse.connect(warehouse_path, read_only=True) as con:
         frame = con.execute(
             f"select municipality_code, person_pseudonym, {', '.join(HANDOVER_COLUMNS)} "  # noqa: S608
@@ -79,18 +96,35 @@ def deliver_handover_packages(*, warehouse_path: Path, keys_dir: Path, keyring: 
                             recipient_key=load_or_create_recipient_key(keys_dir, code).public_key(),
                             signing_key=signing_key)
         name = f"warm_handover_{as_of}.kbpkg"
+        # Delivered and logged as one recoverable step: the package is staged, the entry
+        # written, and only then the package put in place (or, POSTed, then logged; a
+        # repeat POST carries the same idempotency key and is received once).
+        staged = None
         if delivery_url:
             key = idempotency_key(code, PURPOSE, as_of, data_checksum(files))
             where = to_endpoint(delivery_url, code, name, blob, key)
+            failpoint("delivery:sent")
         else:
-            where = to_outbox(outbox, code, name, blob)
+            staged = stage_in_outbox(outbox, code, name, blob)
+            where = Delivered(str(staged.with_name(name)), duplicate=False)
+            failpoint("delivery:staged")
         duplicates += where.duplicate
         append_entry(disclosure_log, {
             "event": "delivery", "recipient": str(recipient), "purpose": PURPOSE,
             "legal_basis": purpose.legal_basis, "fields": columns,
             "persons": len(records), "source_datasets": list(SOURCE_DATASETS),
             "run_id": run_id, "package": name, "channel": where.where,
+            "package_sha256": package_sha256(blob),
             "subject_refs": subject_refs(vault.keys, list(identities)),
         })
+        if staged is not None:
+            failpoint("delivery:logged")
+            publish_staged(staged)
         delivered[code] = len(records)
-    return HandoverDelivery(delivered, duplicates)
+    return HandoverDelivery(delivered, duplicates, *recovered)
+
+
+def delivered_packages(disclosure_log: Path) -> set[tuple[str, str]]:
+    """(package path, checksum) of every outbox delivery the log records."""
+    return {(e["channel"], e["package_sha256"]) for e in read_log(disclosure_log)
+            if e.get("event") == "delivery" and e.get("package_sha256")}

@@ -8,6 +8,7 @@ retried or repeated delivery of the same content is received once.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,14 +34,59 @@ def idempotency_key(recipient: str, purpose: str, as_of: str, data_sha256: str) 
     return hashlib.sha256(f"{recipient}|{purpose}|{as_of}|{data_sha256}".encode()).hexdigest()
 
 
+PARTIAL = ".partial"
+
+
 def to_outbox(outbox: Path, recipient: str, name: str, blob: bytes) -> Delivered:
     """Write the package to `outbox/<recipient>/<name>` (replacing an earlier one of that name)."""
+    return publish_staged(stage_in_outbox(outbox, recipient, name, blob))
+
+
+def stage_in_outbox(outbox: Path, recipient: str, name: str, blob: bytes) -> Path:
+    """Write the package beside its place, as `<name>.partial`, durably; return that path.
+
+    Not yet delivered: the recipient's folder shows it only after `publish_staged`, which
+    the caller does once the delivery is in the disclosure log.
+    """
     target = outbox / recipient / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(target.suffix + ".partial")
-    partial.write_bytes(blob)
-    partial.replace(target)  # a reader never sees half a package
+    partial = target.with_name(target.name + PARTIAL)
+    with partial.open("wb") as handle:
+        handle.write(blob)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return partial
+
+
+def publish_staged(partial: Path) -> Delivered:
+    """Move a staged package into place in one step: a reader never sees half a package."""
+    target = partial.with_name(partial.name.removesuffix(PARTIAL))
+    partial.replace(target)
     return Delivered(str(target), duplicate=False)
+
+
+def package_sha256(blob: bytes) -> str:
+    """The checksum a delivery entry records of the sealed package it delivered."""
+    return hashlib.sha256(blob).hexdigest()
+
+
+def recover_outbox(outbox: Path, logged: set[tuple[str, str]]) -> tuple[int, int]:
+    """Finish or undo deliveries a killed run left half-done; return (completed, discarded).
+
+    A staged package whose (package path, checksum) the disclosure log already records as
+    delivered is moved into place; one the log does not record was never delivered and
+    is removed (the run delivers it afresh). Either way each delivery happens once.
+    """
+    completed = discarded = 0
+    for partial in sorted(outbox.glob(f"*/*{PARTIAL}")) if outbox.exists() else []:
+        target = partial.with_name(partial.name.removesuffix(PARTIAL))
+        if (str(target), package_sha256(partial.read_bytes())) in logged:
+            publish_staged(partial)
+            completed += 1
+        else:
+            partial.unlink()
+            discarded += 1
+    return completed, discarded
 
 
 def to_endpoint(url_template: str, recipient: str, name: str, blob: bytes, key: str,

@@ -15,11 +15,13 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from ketenbrug import warehouse
 from ketenbrug.connectors import DatasetManifest, all_datasets
 from ketenbrug.contracts.registers import load_purposes
-from ketenbrug.privacy import IdentityVault, KeyStore, append_entry
+from ketenbrug.failpoints import failpoint
+from ketenbrug.privacy import IdentityVault, KeyStore, append_entry, key_version_of
 from ketenbrug.warehouse.schema import DOMAIN_PSEUDONYMS, FORMER_DOMAIN_PSEUDONYMS, landing_table
 
 _PERIOD = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?")
@@ -46,27 +48,26 @@ def cutoff(as_of: date, period: str) -> date:
     return date.fromordinal(date(year, month + 1, day).toordinal() - days)
 
 
+class RetentionRefused(Exception):
+    """Retention would be unsafe now (linkage between vault and warehouse inconsistent)."""
+
+
+def plan_retention(warehouse_path: Path, vault_path: Path, keys_dir: Path, outbox: Path,
+                   as_of: date) -> RetentionResult:
+    """What `apply_retention` would remove on `as_of`, per dataset, changing nothing."""
+    return _retention(warehouse_path, vault_path, keys_dir, outbox, as_of, apply=False)
+
+
 def apply_retention(warehouse_path: Path, vault_path: Path, keys_dir: Path, outbox: Path,
                     log_path: Path, as_of: date) -> RetentionResult:
-    """Remove everything past retention on `as_of`; return what was removed."""
-    result = RetentionResult(as_of)
-    with warehouse.connect(warehouse_path) as con:
-        for manifest in all_datasets():
-            warehouse.ensure_landing(con, manifest)
-            result.records_removed[f"{manifest.source}.{manifest.name}"] = _purge_dataset(
-                con, manifest, cutoff(as_of, manifest.retention))
-        still_referred = {p for (p,) in con.execute(_referenced_pseudonyms_sql()).fetchall()}
-        for table in (DOMAIN_PSEUDONYMS, FORMER_DOMAIN_PSEUDONYMS):
-            if warehouse.table_exists(con, table):
-                con.execute(f"delete from {table} where person_pseudonym not in "  # noqa: S608
-                            f"({_referenced_pseudonyms_sql()})")
-    if vault_path.exists():
-        vault = IdentityVault(vault_path, KeyStore(keys_dir))
-        orphans = sorted(vault.pseudonyms() - still_referred)
-        vault.purge(orphans)
-        result.vault_persons_removed = len(orphans)
-    result.packages_removed = _purge_packages(outbox, cutoff(
-        as_of, load_purposes()["warm_handover"].retention))
+    """Remove everything past retention on `as_of`, book it in the ledger, log it.
+
+    The ledger keeps received = staged + quarantined + rejected + removed for every batch,
+    so the next run's accounting passes and its marts are rebuilt without the removed.
+    Refuses (RetentionRefused) while vault and warehouse are on different key versions (an
+    interrupted key rotation), when every person would look unreferenced.
+    """
+    result = _retention(warehouse_path, vault_path, keys_dir, outbox, as_of, apply=True)
     append_entry(log_path, {
         "event": "retention", "as_of": as_of.isoformat(),
         "records_removed": result.records_removed,
@@ -76,18 +77,76 @@ def apply_retention(warehouse_path: Path, vault_path: Path, keys_dir: Path, outb
     return result
 
 
-def _purge_dataset(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
-                   before: date) -> int:
+def _retention(warehouse_path: Path, vault_path: Path, keys_dir: Path, outbox: Path,
+               as_of: date, apply: bool) -> RetentionResult:
+    result = RetentionResult(as_of)
+    vault = IdentityVault(vault_path, KeyStore(keys_dir)) if vault_path.exists() else None
+    held = vault.pseudonyms() if vault else set()
+    with warehouse.connect(warehouse_path, read_only=not apply) as con:
+        if apply:
+            con.begin()  # the warehouse's part is one transaction: all of it, or nothing
+        for manifest in all_datasets():
+            if apply:
+                warehouse.ensure_landing(con, manifest)
+            elif not warehouse.table_exists(con, landing_table(manifest)):
+                continue
+            due = _due(con, manifest, cutoff(as_of, manifest.retention))
+            result.records_removed[f"{manifest.source}.{manifest.name}"] = len(due)
+            if apply:
+                _purge_dataset(con, manifest, due)
+        still_referred = {p for (p,) in con.execute(_referenced_pseudonyms_sql()).fetchall()}
+        _refuse_inconsistent_linkage(held, still_referred)  # on refusal nothing is committed
+        if apply:
+            for table in (DOMAIN_PSEUDONYMS, FORMER_DOMAIN_PSEUDONYMS):
+                if warehouse.table_exists(con, table):
+                    con.execute(f"delete from {table} where person_pseudonym not in "
+                                f"({_referenced_pseudonyms_sql()})")
+            failpoint("retention:warehouse")
+            con.commit()
+    orphans = sorted(held - still_referred)
+    if apply and vault:
+        vault.purge(orphans)
+    result.vault_persons_removed = len(orphans)
+    result.packages_removed = _purge_packages(outbox, cutoff(
+        as_of, load_purposes()["warm_handover"].retention), apply)
+    return result
+
+
+def _refuse_inconsistent_linkage(vault: set[str], warehouse_refs: set[str]) -> None:
+    in_vault = {key_version_of(p) for p in vault}
+    in_warehouse = {key_version_of(p) for p in warehouse_refs}
+    if in_vault and in_warehouse and in_vault != in_warehouse:
+        raise RetentionRefused(
+            "vault pseudonyms are under key version(s) "
+            f"{', '.join(f'v{v}' for v in sorted(in_vault))}, the warehouse's under "
+            f"{', '.join(f'v{v}' for v in sorted(in_warehouse))}: a key rotation was "
+            "interrupted. Finish it (`ketenbrug keys rotate`) before retention, which would "
+            "otherwise take every person for unreferenced.")
+
+
+def _due(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest, before: date) -> list[str]:
+    """Record keys whose latest version is past retention (judged as the record is now)."""
     table, anchor = landing_table(manifest), manifest.retention_anchor
-    # The latest version decides: a record corrected after its anchor is judged as it is now.
-    due = (f"select _record_key from (select _record_key, {anchor}, row_number() over ("
-           f"partition by _record_key order by updated_at desc, _received_at desc) as rn "
-           f"from {table}) where rn = 1 and try_cast(left({anchor}, 10) as date) < ?")
-    row = con.execute(f"select count(*) from ({due})", [before]).fetchone()
-    assert row is not None  # count(*) always returns a row
-    (count,) = row
-    con.execute(f"delete from {table} where _record_key in ({due})", [before])
-    return count
+    return [k for (k,) in con.execute(
+        f"select _record_key from (select _record_key, {anchor}, row_number() over ("
+        "partition by _record_key order by updated_at desc, _received_at desc) as rn "
+        f"from {table}) where rn = 1 and try_cast(left({anchor}, 10) as date) < ?",
+        [before]).fetchall()]
+
+
+def _purge_dataset(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
+                   due: list[str]) -> None:
+    """Remove every version of the `due` records, booking each row against its batch."""
+    if not due:
+        return
+    table = landing_table(manifest)
+    con.register("due", pa.table({"k": due}))
+    per_batch = dict(con.execute(
+        f"select _batch_id, count(*) from {table} where _record_key in (select k from due) "
+        "group by 1").fetchall())
+    con.execute(f"delete from {table} where _record_key in (select k from due)")
+    con.unregister("due")
+    warehouse.record_removal(con, manifest, per_batch)
 
 
 def _referenced_pseudonyms_sql() -> str:
@@ -97,11 +156,12 @@ def _referenced_pseudonyms_sql() -> str:
                           "where person_pseudonym is not null" for t in tables)
 
 
-def _purge_packages(outbox: Path, before: date) -> int:
+def _purge_packages(outbox: Path, before: date, apply: bool) -> int:
     removed = 0
     for package in outbox.glob("*/*.kbpkg") if outbox.exists() else []:
         match = _PACKAGE_DATE.search(package.name)
         if match and date.fromisoformat(match.group(1)) < before:
-            package.unlink()
+            if apply:
+                package.unlink()
             removed += 1
     return removed

@@ -22,12 +22,13 @@ class HubStatus:
     failed_checks: list[str] = field(default_factory=list)
 
 
-def collect_status(settings: Settings) -> HubStatus:
-    """Read the Dagster instance and the warehouse (read-only); never starts anything."""
+def collect_status(settings: Settings, read_warehouse: bool = True) -> HubStatus:
+    """Read the Dagster instance and (unless told not to, while a run writes it) the
+    warehouse, read-only; never starts anything."""
     status = HubStatus()
     _read_runs(settings, status)
-    if settings.warehouse_path.exists():
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    if read_warehouse and settings.warehouse_path.exists():
+        with warehouse.connect(settings.warehouse_path, read_only=True) as con:
             tables = {r[0] for r in con.execute(
                 "select table_name from information_schema.tables").fetchall()}
             for mart in MARTS:

@@ -6,19 +6,33 @@ blocks dbt (../shared/STACK.md).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
+# DuckDB lets one process at a time hold a file for writing; others get this error.
+_LOCKED = "Could not set lock"
+LOCK_WAIT_S = 15.0
+
+
+class WarehouseBusy(Exception):
+    """Another process kept the warehouse file locked for longer than we wait."""
+
 
 @contextmanager
-def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse for one unit of work and close it afterwards."""
+def connect(path: Path | str, read_only: bool = False,
+            wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse for one unit of work and close it afterwards.
+
+    Another process holding the file (a reader's moment, or a unit of work that is just
+    ending) is waited for, up to `wait_s`; then refuses with WarehouseBusy, naming the file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = _open(path, read_only, wait_s)
     try:
         yield con
     finally:
@@ -31,3 +45,19 @@ def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     row = con.execute("select count(*) from information_schema.tables "
                       "where table_schema = ? and table_name = ?", [schema, table]).fetchone()
     return bool(row and row[0])
+
+
+def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if _LOCKED not in str(exc) or time.monotonic() >= deadline:
+                if _LOCKED in str(exc):
+                    raise WarehouseBusy(f"{path} is held by another process "
+                                        f"(waited {wait_s:.0f} s)") from None
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)

@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from ketenbrug.connectors.manifest import DatasetManifest
+from ketenbrug.failpoints import failpoint
 from ketenbrug.warehouse.ledger import write_cursor
 from ketenbrug.warehouse.schema import (
     BATCHES,
@@ -59,9 +60,11 @@ def land_batch(
     """Land `rows` as one batch; a version already landed (same key and payload) lands once.
 
     Every row is accounted for: landed, or rejected with a reason in landing._rejections.
+    Rows, rejections, the ledger row and the cursor are written in one transaction: a
+    crash leaves either the whole batch, `landed` and awaiting its verdict, or nothing,
+    with the cursor where it was.
     """
     ensure_landing(con, manifest)
-    columns = landing_columns(manifest)
     key_field = manifest.record_key
     accepted, seen = [], set()
     rejections: list[tuple[str, str | None, str]] = []  # (batch, record key, reason)
@@ -78,8 +81,23 @@ def land_batch(
         accepted.append({**row, "_batch_id": batch_id, "_source": manifest.source,
                          "_dataset": manifest.name, "_record_key": str(key),
                          "_received_at": received_at})
-    table = _to_arrow(accepted, columns)
-    con.register("incoming", table)
+    con.begin()
+    try:
+        counts = _write_batch(con, manifest, batch_id, accepted, rejections, len(rows),
+                              received_at, fields_dropped, cursor)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return counts
+
+
+def _write_batch(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest, batch_id: str,
+                 accepted: list[dict], rejections: list[tuple[str, str | None, str]],
+                 received: int, received_at: datetime, fields_dropped: int,
+                 cursor: str | None) -> LandedBatch:
+    columns = landing_columns(manifest)
+    con.register("incoming", _to_arrow(accepted, columns))
     # A version counts as landed unless its batch was dropped: a dropped batch's records
     # may come again (re-pulled after a fix) and must then be able to land.
     table = landing_table(manifest)
@@ -99,13 +117,14 @@ def land_batch(
     landed = len(accepted) - len(known)
     if rejections:
         con.executemany(f"insert into {REJECTIONS} values (?, ?, ?)", rejections)
+    failpoint("landing:rows")  # rows written, ledger row not yet: the transaction undoes both
     con.execute(
-        f"insert into {BATCHES} values (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, null, null)",
+        f"insert into {BATCHES} values (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, null, null, 0)",
         [batch_id, manifest.source, manifest.name, received_at, BatchStatus.LANDED.value,
-         len(rows), len(rejections), fields_dropped])
+         received, len(rejections), fields_dropped])
     if cursor:
         write_cursor(con, manifest, cursor)
-    return LandedBatch(batch_id, received=len(rows), landed=landed, rejected=len(rejections))
+    return LandedBatch(batch_id, received=received, landed=landed, rejected=len(rejections))
 
 
 def _to_arrow(rows: list[dict], columns: list[str]) -> pa.Table:

@@ -49,28 +49,48 @@ def rewind_cursor(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
         "and updated_since > ?", [updated_since, manifest.source, manifest.name, updated_since])
 
 
-def unbalanced_batches(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> list[dict]:
+def unbalanced_batches(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
+                       judged: bool = False) -> list[dict]:
     """Batches whose ledger does not reconcile with the rows actually landed and rejected.
 
-    received must equal landed rows + rejection rows; and once judged, the landed rows
-    must be counted as staged (passed, released), quarantined, or rejected (dropped).
+    received must equal landed rows + rejection rows + rows retention removed; and once
+    judged, the landed rows must be counted as staged (passed, released), quarantined, or
+    rejected (dropped).
+    With `judged`, every batch should have its verdict by now: one still `landed` is
+    reported too. Rows whose batch the ledger does not know come back as one entry per
+    batch id with status `orphan` (none can arise from a crash: landing is one transaction).
     """
-    return con.execute(
+    params = {"source": manifest.source, "dataset": manifest.name, "judged": judged,
+              "landed": BatchStatus.LANDED.value, "dropped": BatchStatus.DROPPED.value}
+    batches = con.execute(
         "with landed as (select _batch_id as batch_id, count(*) as n from "
         f"{landing_table(manifest)} group by 1), "
         f"refused as (select batch_id, count(*) as n from {REJECTIONS} group by 1) "
         "select b.batch_id, b.status, b.received, b.staged, b.quarantined, b.rejected, "
-        "coalesce(l.n, 0) as landed_rows, coalesce(r.n, 0) as rejection_rows "
+        "b.removed, coalesce(l.n, 0) as landed_rows, coalesce(r.n, 0) as rejection_rows "
         f"from {BATCHES} b left join landed l using (batch_id) "
         "left join refused r using (batch_id) where b.source = $source "
         "and b.dataset = $dataset and ("
-        "b.received <> b.staged + b.quarantined + b.rejected and b.status <> $landed "
-        "or b.received <> coalesce(l.n, 0) + b.rejected - case when b.status = $dropped "
-        "then coalesce(l.n, 0) else 0 end "
-        "or b.rejected <> coalesce(r.n, 0))",
-        {"source": manifest.source, "dataset": manifest.name,
-         "landed": BatchStatus.LANDED.value, "dropped": BatchStatus.DROPPED.value},
+        "b.received <> b.staged + b.quarantined + b.rejected + b.removed "
+        "and b.status <> $landed "
+        "or b.status = $landed and $judged "
+        "or b.received <> coalesce(l.n, 0) + b.rejected + b.removed "
+        "- case when b.status = $dropped then coalesce(l.n, 0) else 0 end "
+        "or b.rejected <> coalesce(r.n, 0))", params,
     ).df().to_dict("records")
+    orphans = con.execute(
+        f"select _batch_id as batch_id, 'orphan' as status, count(*) as landed_rows "
+        f"from {landing_table(manifest)} l where not exists (select 1 from {BATCHES} b "
+        "where b.batch_id = l._batch_id) group by 1 order by 1").df().to_dict("records")
+    return batches + orphans
+
+
+def pending_batches(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> list[str]:
+    """Batches of `manifest`'s dataset still awaiting their contract's verdict, oldest first."""
+    return [b for (b,) in con.execute(
+        f"select batch_id from {BATCHES} where source = ? and dataset = ? and status = ? "
+        "order by received_at, batch_id",
+        [manifest.source, manifest.name, BatchStatus.LANDED.value]).fetchall()]
 
 
 def latest_batch_id(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> str | None:
@@ -94,8 +114,9 @@ def record_verdict(con: duckdb.DuckDBPyConnection, batch_id: str, *, passed: boo
     status = BatchStatus.PASSED if passed else BatchStatus.QUARANTINED
     con.execute(
         f"update {BATCHES} set status = ?, contract_version = ?, verdict = ?, "
-        "staged = case when ? then received - rejected else 0 end, "
-        "quarantined = case when ? then 0 else received - rejected end where batch_id = ?",
+        "staged = case when ? then received - rejected - removed else 0 end, "
+        "quarantined = case when ? then 0 else received - rejected - removed end "
+        "where batch_id = ?",
         [status.value, contract_version, verdict, passed, passed, batch_id])
     row = con.execute(
         f"select received, staged, quarantined, rejected from {BATCHES} where batch_id = ?",
@@ -145,3 +166,22 @@ def decisions(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[dict]:
         f"select decision, reason, decided_by, decided_at from {DECISIONS} "
         "where batch_id = ? order by decided_at", [batch_id]).df()
     return frame.to_dict("records")
+
+
+def record_removal(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
+                   removed_per_batch: dict[str, int]) -> None:
+    """Book rows retention removed: out of staged (or quarantined), into removed.
+
+    A dropped batch's records are already rejected, each with its reason: its books do
+    not change when retention removes its rows.
+    """
+    for batch_id, rows in removed_per_batch.items():
+        con.execute(
+            f"update {BATCHES} set removed = removed + $rows, "
+            "staged = staged - case when status in ($passed, $released) then $rows else 0 end, "
+            "quarantined = quarantined - case when status = $quarantined then $rows else 0 end "
+            "where batch_id = $batch and status <> $dropped",
+            {"rows": rows, "batch": batch_id, "passed": BatchStatus.PASSED.value,
+             "released": BatchStatus.RELEASED.value,
+             "quarantined": BatchStatus.QUARANTINED.value,
+             "dropped": BatchStatus.DROPPED.value})

@@ -1,5 +1,8 @@
 """The warehouse's own tables: their names, the batch ledger's DDL, and a batch's statuses.
 
+The ledger's books: received = staged + quarantined + rejected + removed, per batch, where
+`removed` counts the records retention took out after the verdict.
+
 This module is the one owner of that schema. Python imports the names from here; dbt
 reads the published statuses through the `published_batch_statuses` macro, which a test
 holds equal to `PUBLISHED_STATUSES`. The privacy room owns the pseudonym tables it
@@ -51,8 +54,11 @@ create table if not exists {BATCHES} (
     batch_id varchar primary key, source varchar not null, dataset varchar not null,
     received_at timestamp not null, status varchar not null, received integer not null,
     staged integer not null, quarantined integer not null, rejected integer not null,
-    fields_dropped integer not null, contract_version varchar, verdict varchar
+    fields_dropped integer not null, contract_version varchar, verdict varchar,
+    removed integer not null default 0
 );
+-- A ledger from before retention kept its books gains the column, 0 for every batch.
+alter table {BATCHES} add column if not exists removed integer default 0;
 create table if not exists {REJECTIONS} (
     batch_id varchar not null, record_key varchar, reason varchar not null
 );

@@ -32,4 +32,6 @@ def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> M
         "packages": len(delivered), "persons": sum(delivered.values()),
         "channel": hub.delivery_url or hub.outbox_dir, "already_received": duplicates,
         "per_municipality": MetadataValue.json(delivered),
+        "half_done_deliveries_completed": outcome.recovered,
+        "undelivered_packages_removed": outcome.discarded,
     })

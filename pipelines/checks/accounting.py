@@ -1,39 +1,28 @@
 """The `accounting` check of every landing asset: nothing lost.
 
-Blocking: the batch ledger reconciles with the rows actually landed and rejected, for
-every batch of the dataset (ketenbrug.warehouse.unbalanced_batches).
+After the contract check has judged every pending batch, the ledger must reconcile with
+the rows actually landed and rejected, for every batch of the dataset, and no landed row
+may belong to a batch the ledger does not know (ketenbrug.warehouse.unbalanced_batches).
 """
+
+from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import (
-    AssetCheckResult,
-    AssetChecksDefinition,
-    AssetCheckSeverity,
-    MetadataValue,
-    asset_check,
-)
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
 from ketenbrug import warehouse
-from ketenbrug.connectors import DatasetManifest, all_datasets
-from ketenbrug.pipelines.assets.landing import landing_key
+from ketenbrug.connectors import DatasetManifest
+
+DESCRIPTION = ("Nothing lost: for every batch, records received = landed + rejected with a "
+               "reason, landed = staged or quarantined by the verdict, no batch is left "
+               "without a verdict, and no landed row lacks its batch.")
 
 
-def build_accounting_check(manifest: DatasetManifest) -> AssetChecksDefinition:
-    @asset_check(
-        asset=landing_key(manifest), name="accounting", blocking=True,
-        required_resource_keys={"hub"},
-        description=("Nothing lost: for every batch, records received = landed + rejected "
-                     "with a reason, and landed = staged or quarantined by the verdict."),
-    )
-    def _check(context) -> AssetCheckResult:
-        with warehouse.connect(Path(context.resources.hub.warehouse_path), read_only=True) as con:
-            unbalanced = warehouse.unbalanced_batches(con, manifest)
-        return AssetCheckResult(
-            passed=not unbalanced, severity=AssetCheckSeverity.ERROR,
-            metadata={"unbalanced_batches": MetadataValue.json(unbalanced)})
-
-    return _check
-
-
-ACCOUNTING_CHECKS = [build_accounting_check(m) for m in all_datasets()]
+def accounting_result(manifest: DatasetManifest, warehouse_path: Path) -> AssetCheckResult:
+    """Reconcile the whole ledger of `manifest`'s dataset; passed when nothing is off."""
+    with warehouse.connect(warehouse_path, read_only=True) as con:
+        unbalanced = warehouse.unbalanced_batches(con, manifest, judged=True)
+    return AssetCheckResult(
+        check_name="accounting", passed=not unbalanced, severity=AssetCheckSeverity.ERROR,
+        metadata={"unbalanced_batches": MetadataValue.json(unbalanced)})

@@ -1,56 +1,65 @@
 """The `contract` check of every landing asset: write-audit-publish's audit.
 
-Blocking: the dataset's ODCS contract, compiled to Great Expectations and pushed down to
-DuckDB, runs on the latest batch; the ledger marks it passed (published to staging) or
-quarantined (held back, downstream blocked).
+The dataset's ODCS contract, compiled to Great Expectations and pushed down to DuckDB,
+judges every batch still awaiting a verdict, oldest first: this run's, and any an earlier
+run left `landed` when it was killed. The ledger marks each passed (published to staging)
+or quarantined (held back). Runs in one op with the accounting check (landing_checks.py).
 """
+
+from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, asset_check
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
 from ketenbrug import warehouse
-from ketenbrug.connectors import DatasetManifest, all_datasets
+from ketenbrug.connectors import DatasetManifest
 from ketenbrug.contracts.gx_sql import validate_batch_sql
 from ketenbrug.contracts.odcs import load_contract
-from ketenbrug.pipelines.assets.landing import landing_key
+from ketenbrug.failpoints import failpoint
+
+DESCRIPTION = ("ODCS contract {id} v{version}, compiled to Great Expectations, on every batch "
+               "awaiting its verdict (this run's, and any a killed run left). Failing batches "
+               "are quarantined.")
 
 
-def build_contract_check(manifest: DatasetManifest) -> AssetChecksDefinition:
+def contract_result(manifest: DatasetManifest, warehouse_path: Path,
+                    log_error) -> AssetCheckResult:
+    """Judge every pending batch of `manifest`'s dataset; passed only if every one passed.
+
+    Refuses (LookupError) a dataset with no batch at all: its landing asset lands one first.
+    """
     contract = load_contract(manifest.source, manifest.name)
-
-    @asset_check(
-        asset=landing_key(manifest), name="contract", blocking=True,
-        required_resource_keys={"hub"},
-        description=(f"ODCS contract {contract.document['id']} v{contract.version}, compiled to "
-                     "Great Expectations, on the latest batch. Failing batches are quarantined."),
-    )
-    def _check(context) -> AssetCheckResult:
-        db = Path(context.resources.hub.warehouse_path)
-        with warehouse.connect(db) as con:
-            batch_id = warehouse.latest_batch_id(con, manifest)
-            if batch_id is None:  # the asset this check follows lands a batch first
-                raise LookupError(f"{manifest.source}.{manifest.name}: no batch to check")
+    judged = []
+    with warehouse.connect(warehouse_path) as con:
+        pending = warehouse.pending_batches(con, manifest)
+        if not pending and warehouse.latest_batch_id(con, manifest) is None:
+            raise LookupError(f"{manifest.source}.{manifest.name}: no batch to check")
+        for batch_id in pending:
             # GX pushes every rule down to DuckDB as SQL on this batch only (contracts/gx_sql.py)
-            result = validate_batch_sql(contract, db, manifest.table, batch_id)
+            result = validate_batch_sql(contract, warehouse_path, manifest.table, batch_id)
             verdict = "; ".join(f.describe() for f in result.failures) or "all rules passed"
+            failpoint("check:verdict")
             accounting = warehouse.record_verdict(
                 con, batch_id, passed=result.passed, contract_version=contract.version,
                 verdict=verdict)
-        balanced = accounting["received"] == (
-            accounting["staged"] + accounting["quarantined"] + accounting["rejected"])
-        if not result.passed:
-            context.log.error(f"{manifest.source}.{manifest.name} batch {batch_id} quarantined: "
-                              f"{verdict}")
-        return AssetCheckResult(
-            passed=result.passed and balanced, severity=AssetCheckSeverity.ERROR,
-            metadata={
-                "batch_id": batch_id, "rows_checked": result.rows, "rules": result.rules,
-                "rules_failed": len(result.failures), "verdict": verdict,
-                **{k: v for k, v in accounting.items()}, "accounting_balanced": balanced,
-            })
-
-    return _check
-
-
-CONTRACT_CHECKS = [build_contract_check(m) for m in all_datasets()]
+            if not result.passed:
+                log_error(f"{manifest.source}.{manifest.name} batch {batch_id} quarantined: "
+                          f"{verdict}")
+            judged.append((batch_id, result, verdict, accounting))
+    if not judged:  # nothing new since the last verdict: the last one stands
+        return AssetCheckResult(check_name="contract", passed=True,
+                                metadata={"batches_judged": 0})
+    batch_id, result, verdict, accounting = judged[-1]
+    balanced = all(a["received"] == a["staged"] + a["quarantined"] + a["rejected"]
+                   for *_, a in judged)
+    return AssetCheckResult(
+        check_name="contract", passed=all(r.passed for _, r, _, _ in judged) and balanced,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "batch_id": batch_id, "rows_checked": result.rows, "rules": result.rules,
+            "rules_failed": len(result.failures), "verdict": verdict,
+            **dict(accounting.items()), "accounting_balanced": balanced,
+            "batches_judged": len(judged),
+            "recovered_batches": MetadataValue.json([b for b, *_ in judged[:-1]]),
+        })

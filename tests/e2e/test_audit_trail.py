@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from datetime import date, timedelta
 
@@ -12,6 +13,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from ketenbrug import warehouse
+from ketenbrug.connectors import all_datasets
 from ketenbrug.privacy import key_version_of, read_log
 from tests.e2e.conftest import CLIENTS, SEED, cli
 
@@ -184,3 +187,30 @@ def test_retention_removes_exactly_what_is_due(demo_home, tmp_path):
     assert entry["event"] == "retention"
     assert entry["records_removed"]["dji.detentions"] >= len(due)
     assert entry["packages_removed"] == len(list((home / "outbox").glob("*/*.kbpkg")))
+
+
+def test_retention_keeps_the_books_and_the_next_run_passes(demo_home, tmp_path):
+    home, _, _ = demo_home
+    copy = tmp_path / "hub"
+    shutil.copytree(home, copy, ignore=shutil.ignore_patterns("dagster_home"))
+    as_of = (date.today() + timedelta(days=300)).isoformat()
+    planned = cli(copy, "retention", "plan", "--as-of", as_of)
+    assert planned.returncode == 0, planned.stderr
+    assert read_log(copy / "audit" / "disclosures.jsonl")[-1]["event"] != "retention"
+    applied = cli(copy, "retention", "apply", "--as-of", as_of)
+    assert applied.returncode == 0, applied.stderr
+    counts = dict(re.findall(r"^\s+(\w+\.\w+)\s+(\d+) record\(s\)", planned.stdout, re.M))
+    assert counts == dict(re.findall(r"^\s+(\w+\.\w+)\s+(\d+) record\(s\) removed",
+                                     applied.stdout, re.M))
+    assert int(counts["dji.detentions"]) > 0
+    with warehouse.connect(copy / "warehouse.duckdb", read_only=True) as con:
+        for manifest in all_datasets():
+            assert warehouse.unbalanced_batches(con, manifest, judged=True) == []
+        booked = dict(con.execute("select source || '.' || dataset, sum(removed) "
+                                  "from landing._batches group by 1").fetchall())
+    # Every version of a removed record is booked as removed against its own batch.
+    assert {k for k, v in booked.items() if v} == {k for k, v in counts.items() if v != "0"}
+    assert all(booked[k] >= int(v) for k, v in counts.items() if v != "0")
+    rerun = cli(copy, "demo", "--clients", str(CLIENTS), "--seed", str(SEED))
+    assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
+    assert "failed checks: none" in rerun.stdout

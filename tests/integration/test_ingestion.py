@@ -8,7 +8,7 @@ from dagster import materialize
 
 from ketenbrug.connectors import CONNECTORS, HttpSettings, all_datasets
 from ketenbrug.pipelines.assets.landing import LANDING_ASSETS
-from ketenbrug.pipelines.checks.contract import CONTRACT_CHECKS
+from ketenbrug.pipelines.checks.landing_checks import LANDING_CHECKS
 from ketenbrug.simulators import generate_world
 
 
@@ -23,7 +23,7 @@ def resources(hub_storage, source_systems):
 
 
 def _land(resources):
-    return materialize([*LANDING_ASSETS, *CONTRACT_CHECKS], resources=resources)
+    return materialize([*LANDING_ASSETS, *LANDING_CHECKS], resources=resources)
 
 
 def _count(resources, sql):
@@ -35,7 +35,10 @@ def test_every_dataset_lands_checked_and_accounted_for(resources, world):
     result = _land(resources)
     assert result.success
     evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) == len(all_datasets()) and all(e.passed for e in evaluations)
+    # Two checks per dataset, in one op: the contract's verdict, then the accounting.
+    assert sorted(e.check_name for e in evaluations) == (
+        ["accounting"] * len(all_datasets()) + ["contract"] * len(all_datasets()))
+    assert all(e.passed for e in evaluations)
     batches = _count(resources, "select source, dataset, status, received, staged, quarantined, "
                                 "rejected from landing._batches")
     for source, dataset, status, received, staged, quarantined, rejected in batches:

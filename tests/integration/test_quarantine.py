@@ -12,14 +12,13 @@ from dagster import materialize
 
 from ketenbrug.contracts.odcs import Contract, load_contract
 from ketenbrug.pipelines.assets.landing import LANDING_ASSETS
-from ketenbrug.pipelines.checks.accounting import ACCOUNTING_CHECKS
-from ketenbrug.pipelines.checks.contract import CONTRACT_CHECKS
+from ketenbrug.pipelines.checks.landing_checks import LANDING_CHECKS
 from ketenbrug.pipelines.resources import SourceSystem
 from ketenbrug.simulators import WorldServer, generate_world
 from ketenbrug.stewardship import quarantine
 
 DETENTIONS = [a for a in LANDING_ASSETS if a.key.to_user_string() == "landing/dji__detentions"]
-CHECKS = [c for c in [*CONTRACT_CHECKS, *ACCOUNTING_CHECKS]
+CHECKS = [c for c in LANDING_CHECKS
           if "dji__detentions" in str(list(c.check_keys)[0].asset_key)]
 
 

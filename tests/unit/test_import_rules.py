@@ -17,18 +17,20 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "ketenbrug"
-BASE = {"config", "project_files"}
+BASE = {"config", "project_files", "failpoints", "run_lock"}
 BELOW_SERVICES = {"connectors", "contracts", "privacy", "warehouse", *BASE}
 SERVICES = {"stewardship", "delivery", "audit"}
 # room -> the rooms of ours it may import
 ALLOWED = {
     "config": set(),
     "project_files": set(),
+    "failpoints": set(),
+    "run_lock": set(),
     "connectors": set(),
     "contracts": set(),
     "simulators": set(),
-    "privacy": {"contracts"},
-    "warehouse": {"connectors", "contracts", "privacy"},
+    "privacy": {"contracts", "failpoints"},
+    "warehouse": {"connectors", "contracts", "privacy", "failpoints"},
     "stewardship": BELOW_SERVICES,
     "delivery": BELOW_SERVICES,
     "audit": BELOW_SERVICES,

@@ -1,0 +1,49 @@
+"""How commands share a hub with a run: readers wait briefly, writers take the run lock.
+
+A reader never opens the warehouse while a run writes it (DuckDB would refuse the reader,
+or make the run fail): it waits up to READ_WAIT_S for the run to end, then says who holds
+the hub instead of printing a raw lock error. A command that writes holds the run lock,
+so it never interleaves with a run or another writer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from ketenbrug import run_lock
+from ketenbrug.config import Settings
+
+READ_WAIT_S = 10.0
+
+
+def busy_holder(settings: Settings, wait_s: float = READ_WAIT_S) -> dict | None:
+    """Who still writes the hub after waiting up to `wait_s` (None: free, or it is us)."""
+    holder = run_lock.current_holder(settings.home)
+    if holder is None or holder.get("pid") == os.getpid():
+        return None
+    return run_lock.wait_until_free(settings.home, wait_s,
+                                    say=lambda line: click.echo(line, err=True))
+
+
+def wait_to_read(settings: Settings) -> None:
+    """Return when the warehouse may be read; refuse (exit 1) while a run keeps writing it."""
+    holder = busy_holder(settings)
+    if holder is not None:
+        raise click.ClickException(
+            f"{run_lock.describe(holder)} and writes the warehouse; try again when it has "
+            "finished (`ketenbrug status` shows the last run)")
+
+
+@contextmanager
+def writing(settings: Settings, what: str) -> Iterator[None]:
+    """Hold the hub's run lock for a command that writes; refuse (exit 3) when it is held."""
+    try:
+        with run_lock.hold(settings.home, what=what):
+            yield
+    except run_lock.HubBusy as busy:
+        click.echo(f"{busy}; `{what}` was not started", err=True)
+        raise SystemExit(3) from None

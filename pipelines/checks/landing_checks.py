@@ -1,0 +1,44 @@
+"""The two blocking checks of every landing asset, run in one op and in this order:
+`contract` judges every pending batch, then `accounting` reconciles every batch and row.
+
+One op, so the reconciliation always sees the verdicts of the same run; two checks, so
+the UI and the logs say which promise broke.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSpec, multi_asset_check
+
+from ketenbrug.connectors import DatasetManifest, all_datasets
+from ketenbrug.contracts.odcs import load_contract
+from ketenbrug.pipelines.assets.landing import landing_key
+from ketenbrug.pipelines.checks import accounting, contract
+
+
+def build_landing_checks(manifest: DatasetManifest) -> AssetChecksDefinition:
+    """`contract` and `accounting` on `landing/<slug>__<dataset>`, both blocking."""
+    document = load_contract(manifest.source, manifest.name)
+    key = landing_key(manifest)
+
+    @multi_asset_check(
+        name=f"{manifest.table}_checks", required_resource_keys={"hub"},
+        specs=[
+            AssetCheckSpec("contract", asset=key, blocking=True,
+                           description=contract.DESCRIPTION.format(
+                               id=document.document["id"], version=document.version)),
+            AssetCheckSpec("accounting", asset=key, blocking=True,
+                           description=accounting.DESCRIPTION),
+        ],
+    )
+    def _checks(context) -> Iterator[AssetCheckResult]:
+        db = Path(context.resources.hub.warehouse_path)
+        yield contract.contract_result(manifest, db, context.log.error)
+        yield accounting.accounting_result(manifest, db)
+
+    return _checks
+
+
+LANDING_CHECKS = [build_landing_checks(m) for m in all_datasets()]

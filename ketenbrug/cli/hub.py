@@ -69,6 +69,10 @@ def _demo(settings: Settings, clients: int, seed: int, fresh: bool, holder: dict
     if not outcome.success:
         click.echo(f"failed steps: {', '.join(outcome.failed_steps)}", err=True)
         sys.exit(1)
+    if outcome.failed_checks:
+        click.echo(f"failed checks: {', '.join(outcome.failed_checks)}: the other datasets "
+                   "went on; see `ketenbrug quarantine list`", err=True)
+        sys.exit(1)
 
 
 def _refuse_unfinished_rotation(settings: Settings) -> None:
@@ -146,6 +150,13 @@ def _print_status(settings: Settings) -> None:
         for b in hub.batches:
             click.echo(f"  {b['source'] + '.' + b['dataset']:<32} {b['status']:<11} "
                        f"{b['received']:>6} = {b['staged']} + {b['quarantined']} + {b['rejected']}")
+        stale = {label: at for label, at in hub.published_as_of.items()
+                 if label in {f"{b['source']}.{b['dataset']}" for b in hub.batches
+                              if b["status"] == "quarantined"}}
+        for label, at in sorted(stale.items()):
+            click.echo(f"stale: {label}'s latest batch is quarantined; marts and packages use "
+                       f"its data as of {at or 'never (nothing published yet)'} "
+                       "(`ketenbrug quarantine list`)")
     click.echo("failed checks: " + (", ".join(hub.failed_checks) or "none"))
 
 

@@ -48,8 +48,8 @@ def status() -> None:
     click.echo("warehouse pseudonyms under: "
                f"{', '.join(f'v{v}' for v in state.warehouse) or 'none yet'}")
     if not state.consistent:
-        step = ("reseal the vault" if state.vault and max(state.vault) < state.current_key
-                else "relink the warehouse")
+        behind = state.vault and max(state.vault) < (state.current_key or 0)
+        step = "reseal the vault" if behind else "relink the warehouse"
         click.echo(f"an interrupted rotation ({state.describe()}): run `ketenbrug keys "
                    f"rotate` to {step} and finish it", err=True)
         sys.exit(1)

@@ -18,6 +18,7 @@ class RunOutcome:
     run_id: str
     success: bool
     failed_steps: list[str]
+    failed_checks: list[str]
 
 
 def prepare_environment(settings: Settings, base_urls: Mapping[str, str] | None = None,
@@ -62,7 +63,10 @@ def run_hub_job(holder: dict | None = None) -> RunOutcome:
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
         failed = [e.step_key for e in result.all_events
                   if e.is_step_failure and e.step_key]
-        return RunOutcome(run_id=result.run_id, success=result.success, failed_steps=failed)
+        checks = [f"{e.asset_key.to_user_string()}:{e.check_name}"
+                  for e in result.get_asset_check_evaluations() if not e.passed]
+        return RunOutcome(run_id=result.run_id, success=result.success, failed_steps=failed,
+                          failed_checks=checks)
 
 
 def fail_dead_runs(instance) -> list[str]:

@@ -67,14 +67,14 @@ def _write(folder: Path, name: str, data: bytes, rows: int, **extra: object) -> 
     return {"file": name, "row_count": rows, "sha256": hashlib.sha256(data).hexdigest(), **extra}
 
 
-def _read_lines(warehouse_path: Path) -> list[dict]:
+def _read_lines(warehouse_path: Path) -> tuple[list[dict], dict[str, str | None]]:
+    """The statement lines, and how fresh each source's published data is."""
     with warehouse.connect(warehouse_path, read_only=True) as con:
         cursor = con.execute(
             f"select {', '.join(STATEMENT_COLUMNS)} from main.billing_statements "  # noqa: S608 (constant columns)
             "order by municipality_code, billing_month_date, agreement_id")
-        return [dict(zip(STATEMENT_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
-
-
+        lines = [dict(zip(STATEMENT_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+        return lines, warehouse.published_as_of(con)
 
 
 def deliver_billing_statements(*, warehouse_path: Path, outbox: Path, disclosure_log: Path,
@@ -85,7 +85,8 @@ def deliver_billing_statements(*, warehouse_path: Path, outbox: Path, disclosure
     """
     purpose = load_purposes()[PURPOSE]
     by_municipality: dict[str, dict[str, list[dict]]] = {}
-    for line in _read_lines(warehouse_path):
+    lines, as_of_per_source = _read_lines(warehouse_path)
+    for line in lines:
         month = line["billing_month_date"].strftime("%Y-%m")
         by_municipality.setdefault(line["municipality_code"], {}).setdefault(month, []).append(line)
     delivered = {}
@@ -114,6 +115,7 @@ def deliver_billing_statements(*, warehouse_path: Path, outbox: Path, disclosure
             "funding_stream": FUNDING_STREAM, "as_of_date": as_of, "run_id": run_id,
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "agreement_ids": agreements, "rounding": ROUNDING_RULE, "files": files,
+            "source_as_of": {ds: as_of_per_source.get(ds) for ds in SOURCE_DATASETS},
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         append_entry(disclosure_log, {

@@ -71,6 +71,7 @@ def deliver_handover_packages(*, warehouse_path: Path, keys_dir: Path, keyring: 
             f"select municipality_code, person_pseudonym, {', '.join(HANDOVER_COLUMNS)} "  # noqa: S608
             "from main.warm_handover where handover_route = 'probation' "
             "order by municipality_code, expected_date, handover_id").df()
+        source_as_of = warehouse.published_as_of(con)
     signing_key = load_or_create_signing_key(keys_dir)
     purpose = load_purposes()[PURPOSE]
     delivered, duplicates = {}, 0
@@ -91,7 +92,7 @@ def deliver_handover_packages(*, warehouse_path: Path, keys_dir: Path, keyring: 
         manifest = handover_manifest(
             purpose=PURPOSE, legal_basis=purpose.legal_basis, as_of=as_of, rows=len(records),
             run_id=run_id, key_version=keyring.version,
-            source_datasets=SOURCE_DATASETS)
+            source_datasets=SOURCE_DATASETS, source_as_of=source_as_of)
         blob = seal_package(files, manifest, recipient_id=code,
                             recipient_key=load_or_create_recipient_key(keys_dir, code).public_key(),
                             signing_key=signing_key)

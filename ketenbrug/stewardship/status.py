@@ -20,6 +20,7 @@ class HubStatus:
     mart_rows: dict[str, int | None] = field(default_factory=dict)
     batches: list[dict] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
+    published_as_of: dict[str, str | None] = field(default_factory=dict)
 
 
 def collect_status(settings: Settings, read_warehouse: bool = True) -> HubStatus:
@@ -34,6 +35,7 @@ def collect_status(settings: Settings, read_warehouse: bool = True) -> HubStatus
             for mart in MARTS:
                 status.mart_rows[mart] = _row_count(con, mart) if mart in tables else None
             if warehouse.table_exists(con, BATCHES):
+                status.published_as_of = warehouse.published_as_of(con)
                 status.batches = con.execute(
                     "select source, dataset, batch_id, status, received, staged, quarantined, "
                     "rejected, verdict from (select *, row_number() over (partition by source, "

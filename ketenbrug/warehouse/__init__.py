@@ -22,7 +22,7 @@ from ketenbrug.warehouse.ledger import (
     unbalanced_batches,
     write_cursor,
 )
-from ketenbrug.warehouse.published import published_rows_sql
+from ketenbrug.warehouse.published import published_as_of, published_rows_sql
 from ketenbrug.warehouse.schema import (
     IDENTITY_COLUMNS,
     META_COLUMNS,
@@ -35,7 +35,8 @@ from ketenbrug.warehouse.schema import (
 __all__ = [
     "IDENTITY_COLUMNS", "META_COLUMNS", "PUBLISHED_STATUSES", "BatchStatus", "LandedBatch",
     "batch_frame", "connect", "decisions", "ensure_landing", "land_batch", "landing_columns",
-    "landing_table", "latest_batch_id", "ledger_row", "pending_batches", "published_rows_sql",
+    "landing_table", "latest_batch_id", "ledger_row", "pending_batches", "published_as_of",
+    "published_rows_sql",
     "read_cursor", "record_decision", "record_removal", "record_verdict", "reject_records",
     "rejections_by_reason", "rewind_cursor", "table_exists", "unbalanced_batches", "write_cursor",
 ]

@@ -7,7 +7,10 @@ Python readers use this one helper, so both sides ask the same question.
 
 from __future__ import annotations
 
+import duckdb
+
 from ketenbrug.connectors.manifest import DatasetManifest
+from ketenbrug.warehouse.connection import table_exists
 from ketenbrug.warehouse.schema import BATCHES, PUBLISHED_STATUSES, landing_table
 
 
@@ -21,3 +24,17 @@ def published_rows_sql(manifest: DatasetManifest) -> tuple[str, list[str]]:
            f"join {BATCHES} as batches on batches.batch_id = landed._batch_id "
            f"where batches.status in ({placeholders})")
     return sql, [status.value for status in PUBLISHED_STATUSES]
+
+
+def published_as_of(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
+    """Per dataset (`<source>.<dataset>`), when its newest published batch was received
+    (ISO 8601, UTC): how fresh what staging reads of it is. None: never published."""
+    if not table_exists(con, BATCHES):
+        return {}
+    placeholders = ", ".join("?" for _ in PUBLISHED_STATUSES)
+    rows = con.execute(
+        "select source || '.' || dataset, max(case when status in "
+        f"({placeholders}) then received_at end) from {BATCHES} group by 1 order by 1",
+        [status.value for status in PUBLISHED_STATUSES]).fetchall()
+    return {label: (at.isoformat(timespec="seconds") + "Z" if at else None)
+            for label, at in rows}

@@ -3,7 +3,8 @@
 The dataset's ODCS contract, compiled to Great Expectations and pushed down to DuckDB,
 judges every batch still awaiting a verdict, oldest first: this run's, and any an earlier
 run left `landed` when it was killed. The ledger marks each passed (published to staging)
-or quarantined (held back). Runs in one op with the accounting check (landing_checks.py).
+or quarantined (held back from staging, the other datasets going on). Runs in one op with
+the accounting check (landing_checks.py).
 """
 
 from __future__ import annotations

@@ -31,13 +31,17 @@ def _keys():
     return {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
 
 
-def test_every_source_dataset_lands_with_a_blocking_contract_check():
+def test_every_source_dataset_lands_with_its_contract_and_a_blocking_accounting_check():
     keys = _keys()
     assert set(LANDING) <= keys
-    checks = {(c.asset_key.to_user_string(), c.name): c
-              for c in defs.resolve_asset_graph().asset_check_keys}
+    graph = defs.resolve_asset_graph()
+    specs = {(key.asset_key.to_user_string(), key.name): graph.get_check_spec(key)
+             for key in graph.asset_check_keys}
     for landing in LANDING:
-        assert (landing, "contract") in checks
+        # A failing contract quarantines its batch and holds back nothing else; a ledger
+        # that does not reconcile stops everything downstream of the dataset.
+        assert not specs[(landing, "contract")].blocking
+        assert specs[(landing, "accounting")].blocking
 
 
 def test_marts_privacy_and_delivery_are_in_the_graph():

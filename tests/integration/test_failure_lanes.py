@@ -1,0 +1,99 @@
+"""A failure stays in its lane: one dataset's batch in quarantine holds back that batch,
+and nothing else. Every mart and delivery still builds, billing included; what reads
+the quarantined source uses its last published data and says how old that is."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from dagster import DagsterInstance
+
+from ketenbrug.config import Settings, source_env
+from ketenbrug.pipelines.definitions import defs
+from ketenbrug.privacy import open_package
+from ketenbrug.privacy.sealing import load_private_key
+from ketenbrug.simulators import WorldServer, generate_world
+
+TODAY = date(2026, 11, 29)
+MARTS = {"client_profiles", "client_orders", "warm_handover", "volume_monitor",
+         "billing_statements", "statutory_priority_guard"}
+
+
+@pytest.fixture(scope="module")
+def world():
+    return generate_world(clients=150, seed=17, today=TODAY)
+
+
+def _run_hub(monkeypatch, home: Path, server):
+    for name, value in Settings(home=home).export().items():
+        monkeypatch.setenv(name, value)
+    for slug, url in server.base_urls.items():
+        url_var, credential_var = source_env(slug)
+        monkeypatch.setenv(url_var, url)
+        monkeypatch.setenv(credential_var, server.credentials[slug])
+    monkeypatch.setenv("KETENBRUG_AS_OF_DATE", TODAY.isoformat())
+    return defs.resolve_job_def("hub").execute_in_process(
+        instance=DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+def _materialised(result) -> set[str]:
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+def _manifests(home: Path) -> list[dict]:
+    hub_key = Ed25519PublicKey.from_public_bytes((home / "keys/hub-signing.pub").read_bytes())
+    opened = []
+    for package in sorted(home.glob("outbox/*/*.kbpkg")):
+        key = load_private_key(home / "keys" / "recipients" / f"{package.parent.name}.key")
+        opened.append(open_package(package.read_bytes(), recipient_key=key,
+                                   hub_key=hub_key).manifest)
+    return opened
+
+
+def test_a_quarantined_dataset_holds_back_its_batch_and_nothing_else(
+        monkeypatch, tmp_path, world):
+    home = tmp_path / "hub"
+    with WorldServer(world) as server:
+        first = _run_hub(monkeypatch, home, server)
+    assert first.success and all(e.passed for e in first.get_asset_check_evaluations())
+
+    # The prison service then corrects a detention, and sends a malformed prison code.
+    broken = copy.deepcopy(world)
+    newest = max(d["updated_at"] for d in broken.detentions)
+    detention = broken.detentions[3]
+    good_code = detention["prison_code"]
+    detention["prison_code"] = "pi nowhere"
+    detention["updated_at"] = (datetime.fromisoformat(newest.replace("Z", "+00:00"))
+                               + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with WorldServer(broken) as server:
+        second = _run_hub(monkeypatch, home, server)
+
+    assert second.success  # no step failed: the quarantine is the contract check's verdict
+    failed = {(e.asset_key.to_user_string(), e.check_name)
+              for e in second.get_asset_check_evaluations() if not e.passed}
+    assert failed == {("landing/dji__detentions", "contract")}
+    built = _materialised(second)
+    assert built >= MARTS  # billing and every statutory mart built, none held back
+    assert {"delivery/warm_handover_packages", "delivery/billing_statements_delivery"} <= built
+
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        (staged,) = con.execute("select prison_code from main.stg_dji__detentions "
+                                "where detention_id = ?",
+                                [detention["registration_number"]]).fetchone()
+        dji_published, dji_latest = con.execute(
+            "select max(received_at) filter (where status = 'passed'), max(received_at) "
+            "from landing._batches where dataset = 'detentions'").fetchone()
+    assert staged == good_code  # the last published version, never the quarantined one
+    assert dji_published < dji_latest
+
+    manifests = _manifests(home)
+    assert manifests
+    for manifest in manifests:
+        as_of = manifest["source_as_of"]
+        assert as_of["dji.detentions"] == dji_published.isoformat(timespec="seconds") + "Z"
+        assert as_of["dji.detentions"] < as_of["probation.clients"]  # says it is stale

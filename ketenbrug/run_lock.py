@@ -19,6 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 LOCK_FILE = "run.lock"
+# Set to the holder's pid while a process holds the lock, so the Dagster run it executes
+# in-process does not try to take the lock a second time.
+HELD_BY_ENV = "KETENBRUG_RUN_LOCK_HELD_BY"
 
 
 class HubBusy(Exception):
@@ -52,9 +55,15 @@ def hold(home: Path, what: str = "hub run", run_id: str | None = None) -> Iterat
         holder = {"what": what, "run_id": run_id, "pid": os.getpid(),
                   "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
         _write(fd, holder)
+        previous = os.environ.get(HELD_BY_ENV)
+        os.environ[HELD_BY_ENV] = str(os.getpid())
         try:
             yield holder
         finally:
+            if previous is None:
+                os.environ.pop(HELD_BY_ENV, None)
+            else:
+                os.environ[HELD_BY_ENV] = previous
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:

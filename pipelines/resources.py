@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
 
+from ketenbrug import run_lock
 from ketenbrug.config import source_env
 from ketenbrug.connectors import CONNECTORS, SOURCES, HttpSettings, SourceConnector
 from ketenbrug.privacy import IdentityVault, KeyRing, KeyStore
@@ -20,6 +24,18 @@ class HubStorage(ConfigurableResource):
     outbox_dir: str
     disclosure_log: str
     delivery_url: str = ""  # POST to `{recipient}` in this template instead of the outbox
+    # The hub's home: a run launched from the UI or a schedule holds its run lock, as
+    # `ketenbrug demo` does (ketenbrug/run_lock.py). Empty: no lock (tests' own homes).
+    home: str = ""
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator[HubStorage]:
+        """Hold the hub's run lock for the run, unless this process already holds it."""
+        if not self.home or os.environ.get(run_lock.HELD_BY_ENV) == str(os.getpid()):
+            yield self
+            return
+        with run_lock.hold(Path(self.home), what="Dagster run", run_id=context.run_id):
+            yield self
 
     def key_store(self) -> KeyStore:
         return KeyStore(Path(self.keys_dir))
@@ -68,5 +84,5 @@ def hub_storage() -> HubStorage:
         warehouse_path=EnvVar("KETENBRUG_WAREHOUSE"), vault_path=EnvVar("KETENBRUG_VAULT"),
         keys_dir=EnvVar("KETENBRUG_KEYS_DIR"), outbox_dir=EnvVar("KETENBRUG_OUTBOX"),
         disclosure_log=EnvVar("KETENBRUG_DISCLOSURE_LOG"),
-        delivery_url=EnvVar("KETENBRUG_DELIVERY_URL"),
+        delivery_url=EnvVar("KETENBRUG_DELIVERY_URL"), home=EnvVar("KETENBRUG_HOME"),
     )

@@ -10,6 +10,7 @@ lines, never rounded again.
 
 import hashlib
 import json
+import shutil
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from ketenbrug import warehouse
 from ketenbrug.contracts.registers import load_purposes
-from ketenbrug.privacy import Recipient, append_entry
+from ketenbrug.failpoints import failpoint
+from ketenbrug.privacy import Recipient, append_entry, read_log
 from ketenbrug.privacy.csv_safe import to_csv
 
 PURPOSE = "municipal_billing"
@@ -89,10 +91,15 @@ def deliver_billing_statements(*, warehouse_path: Path, outbox: Path, disclosure
     for line in lines:
         month = line["billing_month_date"].strftime("%Y-%m")
         by_municipality.setdefault(line["municipality_code"], {}).setdefault(month, []).append(line)
+    recover_billing(outbox, disclosure_log)
     delivered = {}
     for code, months in sorted(by_municipality.items()):
-        folder = outbox / code / "billing"
-        folder.mkdir(parents=True, exist_ok=True)
+        # Written whole beside the delivered folder, logged, then swapped in: a recipient
+        # sees the old statements or the new ones, never a mix, and only logged ones.
+        folder = outbox / code / STAGED
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
         files, amount_cents = [], 0
         for month, lines in sorted(months.items()):
             body = statement(code, month, lines)
@@ -104,11 +111,6 @@ def deliver_billing_statements(*, warehouse_path: Path, outbox: Path, disclosure
             extra = {"billing_month": month, "amount_cents": body["totals"]["amount_cents"]}
             files += [_write(folder, f"{stem}.csv", csv_data, len(lines), **extra),
                       _write(folder, f"{stem}.json", json_data, len(lines), **extra)]
-        # The folder holds exactly what the manifest lists: statements of months that are
-        # gone (a booking corrected) do not linger beside it.
-        for stale in folder.glob(f"{_FILE_PREFIX}*"):
-            if stale.name not in {f["file"] for f in files}:
-                stale.unlink()
         agreements = sorted({line["agreement_id"] for ls in months.values() for line in ls})
         manifest = {
             "recipient": code, "purpose": PURPOSE, "legal_basis": purpose.legal_basis,
@@ -117,14 +119,56 @@ def deliver_billing_statements(*, warehouse_path: Path, outbox: Path, disclosure
             "agreement_ids": agreements, "rounding": ROUNDING_RULE, "files": files,
             "source_as_of": {ds: as_of_per_source.get(ds) for ds in SOURCE_DATASETS},
         }
-        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        manifest_bytes = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
+        _write(folder, "manifest.json", manifest_bytes, len(files))
         append_entry(disclosure_log, {
             "event": "delivery", "recipient": str(Recipient("municipality", code)),
             "purpose": PURPOSE, "legal_basis": purpose.legal_basis,
             "fields": list(STATEMENT_COLUMNS), "persons": 0,
             "source_datasets": list(SOURCE_DATASETS), "run_id": run_id,
             "files": [f["file"] for f in files], "agreement_ids": agreements,
+            "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
         })
+        failpoint("billing:logged")
+        _swap_in(folder)
         delivered[code] = {"statements": len(months), "agreement_ids": agreements,
                            "amount_cents": amount_cents}
     return delivered
+
+
+STAGED = "billing.partial"
+_DELIVERED = "billing"
+_REPLACED = "billing.old"
+
+
+def recover_billing(outbox: Path, disclosure_log: Path) -> tuple[int, int]:
+    """Finish or undo billing deliveries a killed run left half-done: (completed, discarded).
+
+    A staged folder whose manifest the log records as delivered is swapped in; one it does
+    not record was never delivered and is removed. A swap cut short is finished.
+    """
+    logged = {e["manifest_sha256"] for e in read_log(disclosure_log)
+              if e.get("event") == "delivery" and e.get("manifest_sha256")}
+    completed = discarded = 0
+    for staged in sorted(outbox.glob(f"*/{STAGED}")) if outbox.exists() else []:
+        manifest = staged / "manifest.json"
+        if manifest.exists() and hashlib.sha256(manifest.read_bytes()).hexdigest() in logged:
+            _swap_in(staged)
+            completed += 1
+        else:
+            shutil.rmtree(staged)
+            discarded += 1
+    for replaced in sorted(outbox.glob(f"*/{_REPLACED}")) if outbox.exists() else []:
+        shutil.rmtree(replaced)  # the new folder is in place (or staged and handled above)
+    return completed, discarded
+
+
+def _swap_in(staged: Path) -> None:
+    delivered, replaced = staged.with_name(_DELIVERED), staged.with_name(_REPLACED)
+    if replaced.exists():
+        shutil.rmtree(replaced)
+    if delivered.exists():
+        delivered.rename(replaced)
+    staged.rename(delivered)
+    if replaced.exists():
+        shutil.rmtree(replaced)

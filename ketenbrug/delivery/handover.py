@@ -5,7 +5,7 @@ the purposes register and writes the disclosure log. Each package is signed by t
 and encrypted for the one municipality it is meant for.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ketenbrug import warehouse
@@ -50,6 +50,7 @@ class HandoverDelivery:
     already_received: int  # packages the endpoint recognised by their idempotency key
     recovered: int = 0  # half-done deliveries of a killed run, completed
     discarded: int = 0  # staged packages a killed run never delivered, removed
+    source_as_of: dict[str, str | None] = field(default_factory=dict)  # freshness per source
 
 
 def deliver_handover_packages(*, warehouse_path: Path, keys_dir: Path, keyring: KeyRing,
@@ -122,7 +123,8 @@ def deliver_handover_packages(*, warehouse_path: Path, keys_dir: Path, keyring: 
             failpoint("delivery:logged")
             publish_staged(staged)
         delivered[code] = len(records)
-    return HandoverDelivery(delivered, duplicates, *recovered)
+    return HandoverDelivery(delivered, duplicates, *recovered,
+                            source_as_of={ds: source_as_of.get(ds) for ds in SOURCE_DATASETS})
 
 
 def delivered_packages(disclosure_log: Path) -> set[tuple[str, str]]:

@@ -34,4 +34,6 @@ def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> M
         "per_municipality": MetadataValue.json(delivered),
         "half_done_deliveries_completed": outcome.recovered,
         "undelivered_packages_removed": outcome.discarded,
+        # Older for a source whose latest batch is in quarantine: the UI shows it is stale.
+        "source_as_of": MetadataValue.json(outcome.source_as_of),
     })

@@ -9,6 +9,8 @@ and the disclosure log verifies.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import duckdb
@@ -31,6 +33,7 @@ KILL_POINTS = [
     ("dbt:build", "during the dbt build"),
     ("delivery:staged@4", "a package staged, its delivery not yet logged"),
     ("delivery:logged@4", "a delivery logged, its package not yet in place"),
+    ("billing:logged@3", "a billing delivery logged, its statements not yet swapped in"),
 ]
 
 
@@ -50,6 +53,12 @@ def _assert_every_package_delivered_once(home: Path) -> None:
     assert not list((home / "outbox").glob("*/*.partial"))
     hub_key = Ed25519PublicKey.from_public_bytes((home / "keys/hub-signing.pub").read_bytes())
     logged = {e["channel"] for e in delivered}
+    billed = {e["manifest_sha256"] for e in read_log(log) if e.get("manifest_sha256")}
+    assert not list((home / "outbox").glob("*/billing.*"))  # no staged or replaced folder
+    for manifest in (home / "outbox").glob("*/billing/manifest.json"):
+        assert hashlib.sha256(manifest.read_bytes()).hexdigest() in billed, manifest
+        listed = {f["file"] for f in json.loads(manifest.read_text())["files"]}
+        assert listed | {"manifest.json"} == {p.name for p in manifest.parent.iterdir()}
     for package in packages:
         assert str(package) in logged, f"{package} has no delivery entry"
         key = load_private_key(home / "keys" / "recipients" / f"{package.parent.name}.key")

@@ -30,11 +30,16 @@ class HubStorage(ConfigurableResource):
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[HubStorage]:
-        """Hold the hub's run lock for the run, unless this process already holds it."""
-        if not self.home or os.environ.get(run_lock.HELD_BY_ENV) == str(os.getpid()):
+        """Hold the hub's run lock for the run, unless this process already holds it.
+
+        Only runs write: a sensor or schedule evaluation (no run id) reads, never locks.
+        """
+        run_id = getattr(context, "run_id", None)
+        if (not self.home or not run_id
+                or os.environ.get(run_lock.HELD_BY_ENV) == str(os.getpid())):
             yield self
             return
-        with run_lock.hold(Path(self.home), what="Dagster run", run_id=context.run_id):
+        with run_lock.hold(Path(self.home), what="Dagster run", run_id=run_id):
             yield self
 
     def key_store(self) -> KeyStore:

@@ -5,11 +5,13 @@ the quarantined source uses its last published data and says how old that is."""
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from dagster import DagsterInstance
 
@@ -19,24 +21,19 @@ from ketenbrug.privacy import open_package
 from ketenbrug.privacy.sealing import load_private_key
 from ketenbrug.simulators import WorldServer, generate_world
 
+CHECKOUT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 29)
 MARTS = {"client_profiles", "client_orders", "warm_handover", "volume_monitor",
          "billing_statements", "statutory_priority_guard"}
 
 
-@pytest.fixture(scope="module")
-def world():
-    return generate_world(clients=150, seed=17, today=TODAY)
-
-
-def _run_hub(monkeypatch, home: Path, server):
-    for name, value in Settings(home=home).export().items():
-        monkeypatch.setenv(name, value)
+def _run_hub(home: Path, server):
+    os.environ.update(Settings(home=home).export())
     for slug, url in server.base_urls.items():
         url_var, credential_var = source_env(slug)
-        monkeypatch.setenv(url_var, url)
-        monkeypatch.setenv(credential_var, server.credentials[slug])
-    monkeypatch.setenv("KETENBRUG_AS_OF_DATE", TODAY.isoformat())
+        os.environ[url_var] = url
+        os.environ[credential_var] = server.credentials[slug]
+    os.environ["KETENBRUG_AS_OF_DATE"] = TODAY.isoformat()
     return defs.resolve_job_def("hub").execute_in_process(
         instance=DagsterInstance.ephemeral(), raise_on_error=False)
 
@@ -55,11 +52,22 @@ def _manifests(home: Path) -> list[dict]:
     return opened
 
 
-def test_a_quarantined_dataset_holds_back_its_batch_and_nothing_else(
-        monkeypatch, tmp_path, world):
-    home = tmp_path / "hub"
+def test_a_quarantined_dataset_holds_back_its_batch_and_nothing_else(tmp_path):
+    # Two hub runs as a deployment runs them: in a process of their own, whose environment
+    # (the resources' EnvVars) is theirs alone.
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from tests.integration.test_failure_lanes "
+         "import scenario; scenario(sys.argv[1])", str(tmp_path / "hub")],
+        cwd=CHECKOUT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-5000:]
+
+
+def scenario(home_path: str) -> None:
+    """A clean run, then a run in which DJI's correction breaks its contract."""
+    home = Path(home_path)
+    world = generate_world(clients=150, seed=17, today=TODAY)
     with WorldServer(world) as server:
-        first = _run_hub(monkeypatch, home, server)
+        first = _run_hub(home, server)
     assert first.success and all(e.passed for e in first.get_asset_check_evaluations())
 
     # The prison service then corrects a detention, and sends a malformed prison code.
@@ -71,7 +79,7 @@ def test_a_quarantined_dataset_holds_back_its_batch_and_nothing_else(
     detention["updated_at"] = (datetime.fromisoformat(newest.replace("Z", "+00:00"))
                                + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with WorldServer(broken) as server:
-        second = _run_hub(monkeypatch, home, server)
+        second = _run_hub(home, server)
 
     assert second.success  # no step failed: the quarantine is the contract check's verdict
     failed = {(e.asset_key.to_user_string(), e.check_name)

@@ -24,9 +24,11 @@ def test_dji_sensor_requests_a_pull_only_when_detentions_changed(tmp_path):
         dji = SourceSystem(slug="dji", base_url=server.base_urls["dji"],
                            credential=server.credentials["dji"])
         resources = {"hub": hub, "source_dji": dji}
-        first = dji_changes(build_sensor_context(resources=resources))
+        with build_sensor_context(resources=resources) as context:
+            first = dji_changes(context)
         assert isinstance(first, RunRequest)
         detentions = [a for a in LANDING_ASSETS if "dji__" in a.key.to_user_string()]
         assert materialize(detentions, resources=resources).success
-        after_pull = dji_changes(build_sensor_context(resources=resources))
+        with build_sensor_context(resources=resources) as context:
+            after_pull = dji_changes(context)
         assert isinstance(after_pull, SkipReason)

@@ -54,11 +54,14 @@ def _manifests(home: Path) -> list[dict]:
 
 def test_a_quarantined_dataset_holds_back_its_batch_and_nothing_else(tmp_path):
     # Two hub runs as a deployment runs them: in a process of their own, whose environment
-    # (the resources' EnvVars) is theirs alone.
+    # (the resources' EnvVars) is theirs alone. The dbt asset sets KETENBRUG_WAREHOUSE in
+    # its process, so earlier in-process runs leave hub variables behind: none is passed on.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("KETENBRUG_") and k != "DAGSTER_HOME"}
     done = subprocess.run(
         [sys.executable, "-c", "import sys; from tests.integration.test_failure_lanes "
          "import scenario; scenario(sys.argv[1])", str(tmp_path / "hub")],
-        cwd=CHECKOUT, capture_output=True, text=True, timeout=900)
+        cwd=CHECKOUT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-5000:]
 
 

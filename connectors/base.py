@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ketenbrug.connectors.allowlist import Allowed, apply_allowlist
+from ketenbrug.connectors.body import Body
 from ketenbrug.connectors.http import HttpSettings, SourceError, build_session, get_json
 from ketenbrug.connectors.manifest import DatasetManifest, load_manifest
 
@@ -36,16 +37,23 @@ class SourceConnector:
         return {"Authorization": f"Bearer {self.settings.credential}"}
 
     def _pages(self, dataset: DatasetManifest, since: str | None) -> Iterator[list[dict]]:
+        """Yield each page's records, every one a JSON object (Body.objects checks)."""
         raise NotImplementedError
 
-    def _get(self, path_or_url: str, params: dict | None = None) -> dict:
+    def _get(self, path_or_url: str, params: dict | None = None) -> Body:
         url = path_or_url if "://" in path_or_url else self.settings.base_url + path_or_url
         return get_json(self.session, self.settings, self.source, url, params)
+
+    def _numbered(self, path: str, params: dict) -> Callable[[int], Body]:
+        """A fetch for page_numbers: GET `path` with `params` and the page number."""
+        return lambda page: self._get(path, {**params, "page": page})
 
     def pull(self, dataset: str, since: str | None = None) -> Extract:
         """Pull `dataset` (records updated at or after `since`), permitted fields only.
 
-        Raises SourceError when the source fails after retries or exceeds the page cap.
+        Raises SourceError when the source fails after retries, sends a body it cannot
+        read or of the wrong shape (a record that is not an object fails its page: it has
+        no key to be accounted for by), or exceeds the page cap.
         """
         manifest = self.manifest[dataset]
         extract = Extract(manifest=manifest)
@@ -66,12 +74,13 @@ class SourceConnector:
         self.session.close()
 
 
-def page_numbers(fetch, start: int = 1) -> Iterator[list[dict]]:
-    """Walk a `page`/`has_more` API: `fetch(page)` returns a body with `data` and `has_more`."""
+def page_numbers(fetch: Callable[[int], Body], start: int = 1) -> Iterator[list[dict]]:
+    """Walk a `page`/`has_more` API: `fetch(page)` returns a body with a `data` list of
+    objects and a boolean `has_more`; refuses (SourceError) any other shape."""
     page = start
     while True:
         body = fetch(page)
-        yield body["data"]
-        if not body.get("has_more"):
+        yield body.objects("data")
+        if not body.flag("has_more"):
             return
         page += 1

@@ -11,6 +11,10 @@ import yaml
 CONNECTORS_DIR = Path(__file__).resolve().parent
 SOURCES = ("probation", "dji", "wijkteam", "care", "municipal_orders")
 CLASSIFICATIONS = ("identifying", "criminal", "health", "social", "operational")
+# What the boundary scans for identities (privacy.identity_detection.FORMS): free text
+# for every rule, identifiers for what a key could be; None (structured, enum, date) is
+# left to its contract.
+FORMS = ("free_text", "identifier")
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,8 @@ class FieldSpec:
     classification: str
     purposes: tuple[str, ...]
     optional: bool = False  # the source may leave it out (FHIR omits empty elements)
+    form: str | None = None  # "free_text" | "identifier": scanned for identities at the boundary
+    mailbox_roles: tuple[str, ...] = ()  # functional mailboxes ("team" -> team-utrecht@...)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,11 @@ class DatasetManifest:
         return tuple(f.name for f in self.fields)
 
     @property
+    def scanned_fields(self) -> tuple[FieldSpec, ...]:
+        """The fields the boundary scans for identities: free text and identifiers."""
+        return tuple(f for f in self.fields if f.form)
+
+    @property
     def permitted_paths(self) -> frozenset[str]:
         return frozenset([*self.identity.values(), *(f.path for f in self.fields)])
 
@@ -66,6 +77,8 @@ def load_manifest(source: str) -> dict[str, DatasetManifest]:
                 classification=(opts or {})["classification"],
                 purposes=tuple((opts or {}).get("purposes", spec["purposes"])),
                 optional=bool((opts or {}).get("optional", False)),
+                form=_form(source, name, field, opts or {}, spec["record_key"]),
+                mailbox_roles=tuple((opts or {}).get("mailbox_roles", ())),
             )
             for field, opts in spec["fields"].items()
         )
@@ -78,6 +91,19 @@ def load_manifest(source: str) -> dict[str, DatasetManifest]:
             fields=fields, controller=raw["controller"], regime=raw["regime"],
         )
     return datasets
+
+
+def _form(source: str, dataset: str, field: str, opts: dict, record_key: str) -> str | None:
+    """The field's form; the record key is always an identifier. Refuses an unknown form,
+    and mailbox roles on a field that is not free text (they exempt e-mail addresses)."""
+    form = opts.get("form") or ("identifier" if field == record_key else None)
+    if form is not None and form not in FORMS:
+        raise ValueError(f"manifest {source}: {dataset}.{field} has form {form!r}; "
+                         f"known: {', '.join(FORMS)}")
+    if opts.get("mailbox_roles") and form != "free_text":
+        raise ValueError(f"manifest {source}: {dataset}.{field} lists mailbox_roles "
+                         "but is not form: free_text")
+    return form
 
 
 def all_datasets() -> list[DatasetManifest]:

@@ -34,6 +34,10 @@ class HubStorage(ConfigurableResource):
 
         Only runs write: a sensor or schedule evaluation (no run id) reads, never locks.
         """
+        # Owner-only files for everything the run creates (warehouse .wal, dbt's target/
+        # and logs, Dagster's compute logs and storage), also when the run was started by
+        # `dagster dev` directly rather than by the `ketenbrug` command, which sets it too.
+        os.umask(0o077)
         run_id = getattr(context, "run_id", None)
         if (not self.home or not run_id
                 or os.environ.get(run_lock.HELD_BY_ENV) == str(os.getpid())):

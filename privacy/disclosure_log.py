@@ -3,12 +3,23 @@
 Each entry holds the SHA-256 of the entry before it, so an altered, removed or
 reordered entry breaks the chain at a point `verify_log` names. Entries describe a
 disclosure (who, what fields, how many persons, why); they never hold personal values.
+The chain alone cannot show that the log was cut short or rewritten whole: signed
+checkpoints of its head (`privacy/checkpoints.py`) and the head carried in every
+delivery manifest do.
 
 One writer at a time: an append holds an exclusive `flock` on the log while it reads the
 chain's head and writes the next entry, so processes appending at once never fork the
 chain. A writer killed mid-line leaves a torn last line; it was never a complete entry.
 Readers skip it and `verify_log` reports it by line number; the next append sets it aside
 in `<log>.torn` and goes on from the last complete entry, so no entry is lost.
+
+A damaged line inside the log (not valid UTF-8, not a JSON entry) does not stop readers:
+they return the complete entries and the damaged line numbers (`read_log_contents`);
+appends go on from the last complete entry, and `verify_log` names the damage and the
+break it leaves in the chain. `read_log(strict=True)` refuses it instead (LogError).
+
+The log and its folder are created owner-only (0600, 0700); an append to a log that
+group or others can access is refused (FileModeError).
 """
 
 from __future__ import annotations
@@ -17,11 +28,18 @@ import fcntl
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
+
+from ketenbrug.privacy.file_modes import PRIVATE_FILE_MODE, private_dir, require_private
 
 GENESIS = "0" * 64
+TORN_SUFFIX = ".torn"
+_TAIL_BLOCK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -30,99 +48,208 @@ class ChainBreak:
     reason: str
 
 
+@dataclass(frozen=True)
+class DamagedLine:
+    line: int
+    reason: str  # "not valid UTF-8 at byte 12", "not a JSON entry"
+
+
+@dataclass
+class LogContents:
+    """What a log holds: its complete entries (with their line numbers), the damaged lines
+    inside it, and a torn last line."""
+
+    entries: list[dict] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # line number of each entry
+    damaged: list[DamagedLine] = field(default_factory=list)
+    torn: tuple[int, bytes] | None = None  # (line number, bytes) of a write cut short
+
+
 class LogError(Exception):
     """A line inside the log (not its torn tail) is not a complete entry."""
 
 
 def append_entry(log_path: Path, entry: dict) -> dict:
-    """Append `entry` with sequence number, time and chain hashes; return what was written."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or the writer dies
-        entries, torn = _parse(log_path, _read_all(handle))
-        if torn is not None:
-            _set_aside(log_path, handle, torn)
-        last = entries[-1] if entries else None
+    """Append `entry` with sequence number, time and chain hashes; return what was written.
+
+    Refuses (FileModeError) a log that group or others can access.
+    """
+    with locked_log(log_path) as log:
+        return log.append(entry)
+
+
+class LockedLog:
+    """The log while its writer's lock is held: read once, appended to in order."""
+
+    def __init__(self, log_path: Path, handle: BinaryIO) -> None:
+        self.path, self._handle = log_path, handle
+        self.contents = _parse(_read_all(handle))
+        if self.contents.torn is not None:
+            _set_aside(log_path, handle, self.contents.torn)
+            self.contents.torn = None
+
+    @property
+    def head(self) -> dict | None:
+        return self.contents.entries[-1] if self.contents.entries else None
+
+    def append(self, entry: dict) -> dict:
+        last = self.head
         record = {
             "seq": (last["seq"] + 1) if last else 1,
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
             **entry,
             "prev_hash": last["hash"] if last else GENESIS,
         }
-        record["hash"] = _digest(record)
-        handle.write((json.dumps(record, sort_keys=True) + "\n").encode("utf-8"))
-        handle.flush()
-        os.fsync(handle.fileno())
-    return record
+        record["hash"] = entry_hash(record)
+        self._handle.write((json.dumps(record, sort_keys=True) + "\n").encode("utf-8"))
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self.contents.lines.append(len(self.contents.entries) + len(self.contents.damaged) + 1)
+        self.contents.entries.append(record)
+        return record
 
 
-def read_log(log_path: Path) -> list[dict]:
+@contextmanager
+def locked_log(log_path: Path) -> Iterator[LockedLog]:
+    """Hold the log's writer lock (flock, released when the file closes or the writer dies)."""
+    private_dir(log_path.parent)
+    fd = os.open(log_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "a+b") as handle:
+        require_private(log_path, what="disclosure log")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield LockedLog(log_path, handle)
+
+
+def read_log(log_path: Path, *, strict: bool = False) -> list[dict]:
     """Return every complete entry in order (empty when the log does not exist yet).
 
-    A torn last line is not an entry and is left out; refuses (LogError) a broken line
-    anywhere else, naming it.
+    A torn last line is not an entry and is left out; so is a damaged line inside the
+    log, unless `strict`: then it is refused (LogError), naming its line.
     """
+    contents = read_log_contents(log_path)
+    if strict and contents.damaged:
+        first = contents.damaged[0]
+        raise LogError(f"{log_path}: line {first.line} is {first.reason}")
+    return contents.entries
+
+
+def read_log_contents(log_path: Path) -> LogContents:
+    """Entries, damaged lines and torn tail of the log (all empty when it does not exist)."""
     if not log_path.exists():
-        return []
-    return _parse(log_path, log_path.read_bytes())[0]
+        return LogContents()
+    return _parse(log_path.read_bytes())
 
 
 def torn_tail(log_path: Path) -> int | None:
     """The line number of a torn last line (a write cut short), or None."""
-    if not log_path.exists():
-        return None
-    torn = _parse(log_path, log_path.read_bytes())[1]
+    torn = read_log_contents(log_path).torn
     return torn[0] if torn else None
 
 
+def log_head(log_path: Path) -> dict:
+    """{"seq", "hash"} of the last complete entry ({"seq": 0, "hash": GENESIS} when empty).
+
+    Reads only the log's tail unless the last line is damaged. What a delivery manifest
+    carries as its witness of the log.
+    """
+    if not log_path.exists():
+        return _head(None)
+    with log_path.open("rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        start = handle.seek(max(0, size - _TAIL_BLOCK))
+        lines = handle.read().split(b"\n")
+    lines.pop()  # a torn tail, or nothing
+    if start > 0:
+        lines = lines[1:]  # the block may begin mid-line
+    if lines and (entry := _entry(lines[-1])) is not None:
+        return _head(entry)
+    if not lines and start == 0:
+        return _head(None)
+    entries = read_log(log_path)  # a damaged or very long last line: read it all
+    return _head(entries[-1] if entries else None)
+
+
+def _head(entry: dict | None) -> dict:
+    return {"seq": entry["seq"], "hash": entry["hash"]} if entry else {"seq": 0, "hash": GENESIS}
+
+
 def verify_log(log_path: Path) -> list[ChainBreak]:
-    """Return where the chain breaks; an empty list means the log is intact."""
-    breaks: list[ChainBreak] = []
+    """Return where the chain breaks and which lines are damaged; empty means intact.
+
+    Says nothing of a log cut short or rewritten whole: that is `log_audit.verify_audit`.
+    """
+    contents = read_log_contents(log_path)
+    breaks = [ChainBreak(d.line, f"{d.reason} (damaged or altered; the entry it held, if "
+                                 "any, is lost)") for d in contents.damaged]
     prev_hash: str | None = GENESIS
-    expected_seq = 1
-    torn = torn_tail(log_path)
-    for line_no, entry in enumerate(read_log(log_path), start=1):
-        claimed = entry.get("hash")
-        if _digest({k: v for k, v in entry.items() if k != "hash"}) != claimed:
+    expected_seq, prev_line = 1, 0
+    for line_no, entry in zip(contents.lines, contents.entries, strict=True):
+        claimed, seq = entry["hash"], entry["seq"]
+        if entry_hash(entry) != claimed:
             breaks.append(ChainBreak(line_no, "entry content does not match its hash (altered)"))
         if entry.get("prev_hash") != prev_hash:
             breaks.append(ChainBreak(line_no, "previous-hash link broken (entry removed or moved)"))
-        if entry.get("seq") != expected_seq:
-            breaks.append(ChainBreak(
-                line_no, f"sequence {entry.get('seq')}, expected {expected_seq}"))
-        prev_hash, expected_seq = claimed, expected_seq + 1
-    if torn is not None:
-        breaks.append(ChainBreak(torn, "torn last line: a write cut short, never a complete "
-                                       "entry; the next append sets it aside in "
-                                       f"{log_path.name}{TORN_SUFFIX}"))
-    return breaks
+        damaged_before = line_no - prev_line - 1  # each may have held one entry
+        if not expected_seq <= seq <= expected_seq + damaged_before:
+            breaks.append(ChainBreak(line_no, f"sequence {seq}, expected {expected_seq}"))
+        # Go on from this entry's own number: one gap is one break, not one per later line.
+        prev_hash, expected_seq, prev_line = claimed, seq + 1, line_no
+    if contents.torn is not None:
+        breaks.append(ChainBreak(contents.torn[0],
+                                 "torn last line: a write cut short, never a complete "
+                                 "entry; the next append sets it aside in "
+                                 f"{log_path.name}{TORN_SUFFIX}"))
+    return sorted(breaks, key=lambda b: b.line)
 
 
-TORN_SUFFIX = ".torn"
+def entry_hash(record: dict) -> str:
+    """SHA-256 over an entry's canonical JSON without its own `hash`."""
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _read_all(handle) -> bytes:
+def _read_all(handle: BinaryIO) -> bytes:
     handle.seek(0)
     return handle.read()
 
 
-def _parse(log_path: Path, data: bytes) -> tuple[list[dict], tuple[int, bytes] | None]:
-    """(complete entries, (line number, bytes) of a torn last line or None)."""
+def _parse(data: bytes) -> LogContents:
     lines = data.split(b"\n")
     tail = lines.pop()  # after the last newline: empty unless a write was cut short
-    entries = []
+    contents = LogContents(torn=(len(lines) + 1, tail) if tail else None)
     for line_no, line in enumerate(lines, start=1):
         try:
-            entries.append(json.loads(line.decode("utf-8")))
-        except ValueError:
-            raise LogError(f"{log_path}: line {line_no} is not a complete entry") from None
-    return entries, ((len(lines) + 1, tail) if tail else None)
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            contents.damaged.append(DamagedLine(line_no, f"not valid UTF-8 at byte {bad.start}"))
+            continue
+        entry = _entry(text)
+        if entry is None:
+            contents.damaged.append(DamagedLine(line_no, "not a JSON entry"))
+            continue
+        contents.entries.append(entry)
+        contents.lines.append(line_no)
+    return contents
 
 
-def _set_aside(log_path: Path, handle, torn: tuple[int, bytes]) -> None:
+def _entry(line: bytes | str) -> dict | None:
+    """The entry a line holds, or None: JSON, an object, with an integer seq and a hash."""
+    try:
+        entry = json.loads(line)
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    if (isinstance(entry, dict) and isinstance(entry.get("seq"), int)
+            and not isinstance(entry.get("seq"), bool) and isinstance(entry.get("hash"), str)):
+        return entry
+    return None
+
+
+def _set_aside(log_path: Path, handle: BinaryIO, torn: tuple[int, bytes]) -> None:
     """Move a torn last line to `<log>.torn` (with its line number), then cut it off."""
     line_no, fragment = torn
-    with open(f"{log_path}{TORN_SUFFIX}", "ab") as aside:
+    fd = os.open(f"{log_path}{TORN_SUFFIX}", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                 PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "ab") as aside:
         aside.write(f"line {line_no}: ".encode() + fragment + b"\n")
         aside.flush()
         os.fsync(aside.fileno())
@@ -131,11 +258,6 @@ def _set_aside(log_path: Path, handle, torn: tuple[int, bytes]) -> None:
     os.fsync(handle.fileno())
 
 
-def _size(handle) -> int:
+def _size(handle: BinaryIO) -> int:
     handle.seek(0, os.SEEK_END)
     return handle.tell()
-
-
-def _digest(record: dict) -> str:
-    body = {k: v for k, v in record.items() if k != "hash"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

@@ -4,11 +4,20 @@ Master keys are generated at run time (never committed) and kept in 0600 files n
 `master-v<N>.key`; the highest version is current. Nothing derived from them is ever
 written, logged or put in query text. Derived keys are bound to a label and a version,
 so a rotation changes every derived key at once while older versions stay readable.
+
+Each version has a key check value (KCV, `KeyRing.check_value`): an HMAC of a fixed
+label under a key derived from the master key, which reveals nothing of the key but
+changes with it. It is recorded beside the key (`master-v<N>.kcv`) when the key is
+created, and by the identity vault on its first use of the version; a key file that no
+longer matches either is refused as replaced (KeyMismatch). An install from before
+check values gets its `.kcv` written on the first load (trust on first use): a key
+swapped before that load is caught only by the vault's record.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,12 +26,33 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from ketenbrug.privacy.file_modes import (
+    FileModeError,
+    create_private,
+    private_dir,
+    require_private,
+    write_private,
+)
+
 MASTER_KEY_BYTES = 32
 _MASTER_FILE = "master-v{version}.key"
+_CHECK_FILE = "master-v{version}.kcv"
+_CHECK_LABEL = b"ketenbrug key check value"
 
 
 class KeyMaterialError(Exception):
     """A key is missing, unreadable, too widely readable or of the wrong shape."""
+
+
+class KeyMismatch(KeyMaterialError):
+    """A key file no longer matches the check value recorded for its version: replaced."""
+
+
+def key_mismatch(version: int, keys_dir: Path, recorded_by: str) -> KeyMismatch:
+    """The refusal for master key `version` whose check value differs from `recorded_by`'s."""
+    return KeyMismatch(
+        f"master key v{version} under {keys_dir} does not match the key {recorded_by} "
+        "(check value differs): the key file was replaced")
 
 
 @dataclass(frozen=True)
@@ -39,6 +69,10 @@ class KeyRing:
         return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(
             self.master_key
         )
+
+    def check_value(self) -> str:
+        """This version's key check value (16 hex): shows which key it is, not the key."""
+        return hmac.new(self.derive("key-check"), _CHECK_LABEL, hashlib.sha256).hexdigest()[:16]
 
     def __repr__(self) -> str:  # never let a key reach a log through repr()
         return f"KeyRing(version={self.version})"
@@ -65,8 +99,7 @@ class KeyStore:
 
     def init(self) -> KeyRing:
         """Return the current key, creating version 1 when the store is empty."""
-        self.keys_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.keys_dir, 0o700)
+        private_dir(self.keys_dir, tighten_existing=True)
         versions = self.versions()
         return self.load(versions[-1]) if versions else self._create(1)
 
@@ -79,16 +112,29 @@ class KeyStore:
         return self.load(versions[-1])
 
     def load(self, version: int) -> KeyRing:
-        """Return master key `version`; refuses a missing, widened or malformed key file."""
+        """Return master key `version`.
+
+        Refuses a missing, widened or malformed key file, and one whose check value
+        differs from `master-v<N>.kcv` (KeyMismatch). Writes the `.kcv` of a key that has
+        none yet (trust on first use).
+        """
         path = self.keys_dir / _MASTER_FILE.format(version=version)
         if not path.exists():
             raise KeyMaterialError(f"master key version {version} not found under {self.keys_dir}")
-        if path.stat().st_mode & 0o077:
-            raise KeyMaterialError(f"{path} is readable by others; expected permissions 0600")
+        try:
+            require_private(path, what="master key")
+        except FileModeError as exc:
+            raise KeyMaterialError(str(exc)) from None
         key = path.read_bytes()
         if len(key) != MASTER_KEY_BYTES:
             raise KeyMaterialError(f"{path} does not hold a {MASTER_KEY_BYTES}-byte key")
-        return KeyRing(master_key=key, version=version)
+        keyring = KeyRing(master_key=key, version=version)
+        check_path = self.keys_dir / _CHECK_FILE.format(version=version)
+        if not check_path.exists():
+            write_private(check_path, (keyring.check_value() + "\n").encode())
+        elif not hmac.compare_digest(check_path.read_text().strip(), keyring.check_value()):
+            raise key_mismatch(version, self.keys_dir, f"recorded in {check_path.name}")
+        return keyring
 
     def rotate(self) -> KeyRing:
         """Create the next version and return it; older versions stay for reading history."""
@@ -109,13 +155,14 @@ class KeyStore:
         ) for v in versions]
 
     def _create(self, version: int) -> KeyRing:
-        self.keys_dir.mkdir(parents=True, exist_ok=True)
-        path = self.keys_dir / _MASTER_FILE.format(version=version)
-        key = secrets.token_bytes(MASTER_KEY_BYTES)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key)
-        return KeyRing(master_key=key, version=version)
+        private_dir(self.keys_dir, tighten_existing=True)
+        keyring = KeyRing(master_key=secrets.token_bytes(MASTER_KEY_BYTES), version=version)
+        # The check value first: a crash between the two leaves a .kcv without a key,
+        # which a retry overwrites, never a key without its check value.
+        write_private(self.keys_dir / _CHECK_FILE.format(version=version),
+                      (keyring.check_value() + "\n").encode())
+        create_private(self.keys_dir / _MASTER_FILE.format(version=version), keyring.master_key)
+        return keyring
 
 
 def load_or_create_keyring(keys_dir: Path) -> KeyRing:

@@ -1,9 +1,19 @@
-"""The leak guard: look for any known identity outside the vault and the sealed packages.
+"""The leak guard: look for any identity outside the vault and the sealed packages.
 
-Given the identities that exist (in the demo and tests: the synthetic world's ground
-truth), it reads every warehouse table and every unsealed file under the hub's folders
-(Dagster run and event storage, logs, dbt artefacts, reports) and reports each place
-where a BSN, a full name, or a date of birth next to that person's surname appears.
+It reads every warehouse table and every unsealed file under the hub's folders (Dagster
+run and event storage, logs, dbt artefacts, reports) in two ways:
+
+- With ground truth (the demo's synthetic world: TruthIndex), each place where one of
+  its BSNs, full names, or a date of birth next to that person's surname appears.
+- Without it, as on a production hub (DetectorScan): the identity detectors
+  (privacy.identity_detection) and the vault. What counts as a leak is what cannot be a
+  false alarm, or what the boundary should have withheld: a 9-digit token anywhere that
+  is a vault person's BSN (`known_bsn`, exact), and any detector's find in a landed
+  free-text column. A valid-looking BSN or an IBAN elsewhere is a warning: structured
+  columns and Dagster's storage are full of numbers, and one random 9-digit number in
+  eleven passes the eleven-test; dates, phone-like numbers and postcodes outside free
+  text are not reported at all (every event has a date).
+
 Hits name the place and the kind, never the value found.
 """
 
@@ -17,6 +27,13 @@ from pathlib import Path
 
 import duckdb
 
+from ketenbrug.privacy.bsn import is_valid_bsn
+from ketenbrug.privacy.identity_detection import (
+    KnownBsns,
+    find_identities,
+    nine_digit_numbers,
+)
+
 _BSN_TOKEN = re.compile(r"(?<!\d)\d{9}(?!\d)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
@@ -27,7 +44,7 @@ SEALED_SUFFIXES = (".kbpkg", ".key", ".pub")
 @dataclass(frozen=True)
 class LeakHit:
     place: str  # "warehouse landing.x.column" or a file path
-    kind: str  # "bsn" | "full_name" | "birth_date_with_name"
+    kind: str  # "bsn" | "full_name" | "birth_date_with_name" | a detector rule
     count: int
 
     def describe(self) -> str:
@@ -73,7 +90,79 @@ class TruthIndex:
 
 def scan_warehouse(warehouse_path: Path, truth: TruthIndex) -> list[LeakHit]:
     """Every text column of every table in the warehouse."""
-    hits = []
+    return [LeakHit(f"warehouse {place}", kind, n)
+            for place, values in _warehouse_texts(warehouse_path)
+            for kind, n in truth.scan("\n".join(values)).items()]
+
+
+@dataclass(frozen=True)
+class DetectorReport:
+    leaks: list[LeakHit]
+    warnings: list[LeakHit]
+
+
+class DetectorScan:
+    """The scan without ground truth: identity detectors plus the vault look-up.
+
+    `free_text` maps "schema.table.column" of each landed free-text column to its
+    functional mailbox roles (from the manifests). Numbers are gathered from every place
+    first and the vault is asked once for all of them, in `report`.
+    """
+
+    def __init__(self, known: KnownBsns, free_text: Mapping[str, Iterable[str]] | None = None):
+        self._known = known
+        self._free_text = {place: tuple(roles) for place, roles in (free_text or {}).items()}
+        self._numbers: dict[str, Counter] = {}  # place -> 9-digit tokens found there
+        self._free_text_places: set[str] = set()
+        self._leaks: list[LeakHit] = []
+        self._warnings: list[LeakHit] = []
+
+    def add_warehouse(self, warehouse_path: Path) -> None:
+        """Every text column of every table in the warehouse."""
+        for column, values in _warehouse_texts(warehouse_path):
+            place, roles = f"warehouse {column}", self._free_text.get(column)
+            if roles is not None:
+                self._free_text_places.add(place)
+                rules = Counter(r for v in values for r in find_identities(v, mailbox_roles=roles)
+                                if r != "known_bsn")  # decided in report(), with the vault
+                self._leaks += [LeakHit(place, rule, n) for rule, n in sorted(rules.items())]
+            else:
+                self._warn_iban(place, sum(bool(_ibans(v)) for v in values))
+            self._numbers[place] = Counter(n for v in values for n in nine_digit_numbers(v))
+
+    def add_files(self, roots: Iterable[Path], skip: Iterable[Path] = ()) -> None:
+        """Every file under `roots` except `skip` and sealed packages and keys."""
+        for path in _files(roots, skip):
+            text = path.read_bytes().decode("utf-8", errors="ignore")
+            self._warn_iban(str(path), int(bool(_ibans(text))))
+            self._numbers[str(path)] = Counter(nine_digit_numbers(text))
+
+    def report(self) -> DetectorReport:
+        """Leaks and warnings so far; the vault is asked here, once for every place."""
+        known = self._known.among({n for c in self._numbers.values() for n in c})
+        leaks, warnings = list(self._leaks), list(self._warnings)
+        for place, numbers in self._numbers.items():
+            if n := sum(c for number, c in numbers.items() if number in known):
+                leaks.append(LeakHit(place, "known_bsn", n))
+            if place in self._free_text_places:
+                continue  # the detectors' `bsn` there is a leak already
+            if n := sum(c for number, c in numbers.items()
+                        if number not in known and is_valid_bsn(number)):
+                warnings.append(LeakHit(place, "bsn", n))
+        return DetectorReport(leaks=leaks, warnings=sorted(warnings, key=lambda h: h.place))
+
+    def _warn_iban(self, place: str, count: int) -> None:
+        if count:
+            self._warnings.append(LeakHit(place, "iban", count))
+
+
+def _ibans(text: str) -> list[str]:
+    return find_identities(text, only=("iban",))
+
+
+def _warehouse_texts(warehouse_path: Path) -> list[tuple[str, list[str]]]:
+    """("schema.table.column", distinct values) of every text column of every table."""
+    found = []
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         columns = con.execute(
             "select c.table_schema, c.table_name, c.column_name from information_schema.columns c "
@@ -84,26 +173,28 @@ def scan_warehouse(warehouse_path: Path, truth: TruthIndex) -> list[LeakHit]:
             values = con.execute(
                 f'select distinct "{column}" from "{schema}"."{table}" '  # noqa: S608 (catalog names)
                 f'where "{column}" is not null').fetchall()
-            found = truth.scan("\n".join(v for (v,) in values))
-            hits += [LeakHit(f"warehouse {schema}.{table}.{column}", kind, n)
-                     for kind, n in found.items()]
-    return hits
+            found.append((f"{schema}.{table}.{column}", [v for (v,) in values]))
+    return found
 
 
 def scan_files(roots: Iterable[Path], truth: TruthIndex,
                skip: Iterable[Path] = ()) -> list[LeakHit]:
     """Every file under `roots` except `skip` and sealed packages and keys."""
-    skipped = {p.resolve() for p in skip}
     hits = []
-    for root in roots:
-        if not root.exists():
-            continue
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            if path.resolve() in skipped or path.suffix in SEALED_SUFFIXES:
-                continue
-            text = path.read_bytes().decode("utf-8", errors="ignore")
-            hits += [LeakHit(str(path), kind, n) for kind, n in truth.scan(text).items()]
+    for path in _files(roots, skip):
+        text = path.read_bytes().decode("utf-8", errors="ignore")
+        hits += [LeakHit(str(path), kind, n) for kind, n in truth.scan(text).items()]
     return hits
+
+
+def _files(roots: Iterable[Path], skip: Iterable[Path]) -> list[Path]:
+    skipped = {p.resolve() for p in skip}
+    found = []
+    for root in roots:
+        if root.exists():
+            found += [p for p in sorted(root.rglob("*")) if p.is_file()
+                      and p.resolve() not in skipped and p.suffix not in SEALED_SUFFIXES]
+    return found
 
 
 def _words(text: str) -> list[str]:

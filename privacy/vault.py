@@ -4,6 +4,13 @@ Each value is sealed with AES-GCM under the vault key of the current key version
 fresh 96-bit nonce per value, and the pseudonym, field and source as associated data,
 so a ciphertext moved to another person or field fails to decrypt instead of yielding
 a wrong identity. Values keep the key version they were sealed under.
+
+The vault also keeps each key version's check value (`key_checks`), recorded on its
+first use of the version and compared on every open and first use of a version after:
+a master key file replaced together with its `.kcv` is still refused (KeyMismatch),
+instead of sealing new values under a key that cannot read the old ones. A vault from
+before check values records them on first use (trust on first use). The vault file is
+owner-only (0600); one group or others can read is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +26,19 @@ import pyarrow as pa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ketenbrug.privacy.keys import KeyMaterialError, KeyStore
+from ketenbrug.privacy.file_modes import (
+    FileModeError,
+    make_private,
+    private_dir,
+    require_private,
+)
+from ketenbrug.privacy.keys import (
+    KeyMaterialError,
+    KeyMismatch,
+    KeyRing,
+    KeyStore,
+    key_mismatch,
+)
 
 _SCHEMA = """
 create table if not exists identity_fields (
@@ -39,6 +58,11 @@ create table if not exists pseudonym_lineage (
     to_version integer not null,
     rotated_at timestamp not null
 );
+create table if not exists key_checks (
+    key_version integer primary key,
+    check_value varchar not null,
+    recorded_at timestamp not null
+);
 """
 _ARROW_SCHEMA = pa.schema([
     ("person_pseudonym", pa.string()), ("field", pa.string()), ("source", pa.string()),
@@ -48,6 +72,10 @@ _ARROW_SCHEMA = pa.schema([
 
 class VaultError(Exception):
     """A vault value could not be read back as stored (tampered, moved or wrong key)."""
+
+
+class VaultKeyMismatch(VaultError, KeyMismatch):
+    """The master key is not the one the vault recorded for its version: replaced."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +95,16 @@ class IdentityVault:
         self._keys = keys
         self._current = keys.current()
         self._aeads: dict[int, AESGCM] = {}
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        if path.exists():
+            try:
+                require_private(path, what="identity vault")
+            except FileModeError as exc:
+                raise VaultError(str(exc)) from None
         with duckdb.connect(str(path)) as con:
             con.execute(_SCHEMA)
+        _make_private_with_wal(path)  # DuckDB creates the file with the process's umask
+        self._require_known_key(self._current)
 
     @property
     def key_version(self) -> int:
@@ -144,6 +179,17 @@ class IdentityVault:
             return {p for (p,) in con.execute(
                 "select distinct person_pseudonym from identity_fields").fetchall()}
 
+    def known(self, pseudonyms: Sequence[str]) -> set[str]:
+        """Which of `pseudonyms` the vault holds a value for: one query, nothing decrypted
+        (the identity detectors' look-up of a number that may be a known person's BSN)."""
+        if not pseudonyms:
+            return set()
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            con.register("asked", pa.table({"p": list(pseudonyms)}))
+            return {p for (p,) in con.execute(
+                "select distinct person_pseudonym from identity_fields "
+                "join asked on person_pseudonym = p").fetchall()}
+
     def decrypt_all(self) -> Iterator[tuple[str, str, str, str]]:
         """Yield (pseudonym, field, source, value) for every value (rotation, access requests)."""
         with duckdb.connect(str(self.path), read_only=True) as con:
@@ -204,10 +250,26 @@ class IdentityVault:
     def _aead(self, version: int) -> AESGCM:
         if version not in self._aeads:
             try:
-                self._aeads[version] = AESGCM(self._keys.load(version).derive("vault"))
+                keyring = self._keys.load(version)
             except KeyMaterialError as exc:
                 raise VaultError(f"vault value needs key version {version}: {exc}") from None
+            self._require_known_key(keyring)
+            self._aeads[version] = AESGCM(keyring.derive("vault"))
         return self._aeads[version]
+
+    def _require_known_key(self, keyring: KeyRing) -> None:
+        """Refuse (KeyMismatch) a key whose check value differs from the one this vault
+        recorded for its version; record it when the vault has none yet."""
+        check = keyring.check_value()
+        with duckdb.connect(str(self.path)) as con:
+            # A vault from before check values, or a version's first use: record it.
+            con.execute("insert or ignore into key_checks values (?, ?, ?)",
+                        [keyring.version, check, datetime.now(UTC).replace(tzinfo=None)])
+            row = con.execute("select check_value from key_checks where key_version = ?",
+                              [keyring.version]).fetchone()
+        if row is None or row[0] != check:
+            raise VaultKeyMismatch(str(key_mismatch(keyring.version, self._keys.keys_dir,
+                                                    "the vault was sealed with")))
 
     def _open(self, pseudonym, field, source, version, nonce, ciphertext) -> str:
         try:
@@ -217,6 +279,43 @@ class IdentityVault:
             raise VaultError(
                 f"vault value for field {field!r} from source {source!r} failed authentication "
                 f"(tampered, moved to another person, or a different key)") from None
+
+
+def vault_key_checks(path: Path) -> dict[int, str]:
+    """The check value the vault at `path` recorded per key version (read-only; empty for
+    a vault that does not exist or predates check values)."""
+    if not path.exists():
+        return {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        if con.execute("select count(*) from information_schema.tables "
+                       "where table_name = 'key_checks'").fetchone() == (0,):
+            return {}
+        return dict(con.execute("select key_version, check_value from key_checks").fetchall())
+
+
+def key_check_problems(keys: KeyStore, vault_path: Path) -> dict[int, str]:
+    """Per key version that fails its check, why: a key file that does not load or does
+    not match its `.kcv`, or whose check value differs from the one the vault recorded.
+    Reads only; never raises for a mismatch (`keys status` reports them all)."""
+    recorded = vault_key_checks(vault_path)
+    problems = {}
+    for version in keys.versions():
+        try:
+            check = keys.load(version).check_value()
+        except KeyMaterialError as exc:
+            problems[version] = str(exc)
+            continue
+        if version in recorded and recorded[version] != check:
+            problems[version] = str(key_mismatch(version, keys.keys_dir,
+                                                 "the vault was sealed with"))
+    return problems
+
+
+def _make_private_with_wal(path: Path) -> None:
+    make_private(path)
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists():
+        make_private(wal)
 
 
 def _aad(pseudonym: str, field: str, source: str) -> bytes:

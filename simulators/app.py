@@ -13,7 +13,7 @@ from ketenbrug.simulators.paging import ApiError
 JSON = "application/json"
 # Transport faults that replace the answer outright, and those the HTTP layer carries out.
 _STATUS_FAULTS = {"429": 429, "500": 500, "503": 503}
-_WIRE_FAULTS = frozenset({"slow", "drop", "truncated", "malformed"})
+_WIRE_FAULTS = frozenset({"slow", "drop", "truncated", "malformed", "mis_encoded"})
 # Query parameters that say a request asks for a page after the first.
 _LATER_PAGE = {"page": 1, "offset": 0, "_getpagesoffset": 0}
 

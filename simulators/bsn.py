@@ -1,25 +1,17 @@
-"""Burgerservicenummers (BSN): the eleven-test and a generator of valid synthetic ones."""
+"""Burgerservicenummers (BSN): a generator of valid synthetic ones.
+
+The eleven-test is the hub's own (privacy.bsn), so the world and the hub never disagree
+on what a valid BSN is.
+"""
 
 from __future__ import annotations
 
 import random
 
-# Weights of the BSN eleven-test; the last digit counts negatively.
-_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+from ketenbrug.privacy.bsn import WEIGHTS as _WEIGHTS
+from ketenbrug.privacy.bsn import is_valid_bsn
 
-
-def is_valid_bsn(value: str) -> bool:
-    """Return True when `value` is nine ASCII digits that pass the BSN eleven-test.
-
-    Refuses (returns False for) anything that is not a str of exactly nine digits, and
-    000000000, which passes the arithmetic but is never issued.
-    """
-    if not isinstance(value, str) or len(value) != 9 or not value.isascii():
-        return False
-    if not value.isdigit() or value == "000000000":
-        return False
-    total = sum(w * int(d) for w, d in zip(_WEIGHTS, value, strict=True))
-    return total % 11 == 0
+__all__ = ["invalidated_bsn", "is_valid_bsn", "random_bsn"]
 
 
 def random_bsn(rng: random.Random) -> str:

@@ -7,11 +7,11 @@ Grammar (documented in API.md), items separated by commas:
 Transport faults (answered by the request handlers for the first `times` requests, default
 1, `x*` for every request, then the system behaves again, so a retrying client recovers):
 `429` (value: Retry-After seconds, default 1), `500`, `503`, `slow` (value: delay in
-seconds, default 2.0), `drop`, `truncated`, `malformed`, `page_twice` (counts only requests
-for a page after the first). Data faults (alter `value` served records, default 1, `=*` for
-all, deterministically; the server reports the keys): `invalid_bsn`, `duplicate`,
-`future_date`, `csv_formula`, `sql_injection`, `oversized`, `drift_renamed`,
-`drift_missing`, `drift_extra`, `drift_type`.
+seconds, default 2.0), `drop`, `truncated`, `malformed`, `mis_encoded` (Latin-1 bytes declared
+UTF-8), `page_twice` (counts only requests for a page after the first). Data faults
+(alter `value` served records, default 1, `=*` for all, deterministically; the server
+reports the keys): `invalid_bsn`, `duplicate`, `future_date`, `csv_formula`,
+`sql_injection`, `oversized`, `drift_renamed`, `drift_missing`, `drift_extra`, `drift_type`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ SOURCE_DATASETS = {
     "care": ("episodes",),
     "municipal_orders": ("agreements", "bookings"),
 }
-TRANSPORT_FAULTS = ("429", "500", "503", "slow", "drop", "truncated", "malformed", "page_twice")
+TRANSPORT_FAULTS = (
+    "429", "500", "503", "slow", "drop", "truncated", "malformed", "mis_encoded", "page_twice",
+)
 DATA_FAULTS = (
     "invalid_bsn", "duplicate", "future_date", "csv_formula", "sql_injection", "oversized",
     "drift_renamed", "drift_missing", "drift_extra", "drift_type",

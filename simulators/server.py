@@ -21,7 +21,7 @@ from ketenbrug.simulators.tampering import tamper
 
 class _Handler(BaseHTTPRequestHandler):
     """Hands each GET to the server's App and writes its Reply as JSON, carrying out the
-    transport fault the Reply names (slow, drop, truncated, malformed)."""
+    transport fault the Reply names (slow, drop, truncated, malformed, mis_encoded)."""
 
     # HTTP/1.1 keeps connections open, so a connector's requests.Session reuses them.
     protocol_version = "HTTP/1.1"
@@ -60,8 +60,15 @@ class _Handler(BaseHTTPRequestHandler):
             payload = payload[: max(1, len(payload) // 2)]
         elif kind == "malformed":
             payload = payload.replace(b'"', b"'", 1)  # a single-quoted key: not JSON
+        content_type = reply.content_type
+        if kind == "mis_encoded":
+            # Complete and well framed, but "ë" goes out as the one Latin-1 byte 0xEB under
+            # a UTF-8 label, as a source with a misconfigured export sends it.
+            text = json.dumps(reply.body, ensure_ascii=False, separators=(",", ":"))
+            payload = text.encode("latin-1", errors="replace")
+            content_type = f"{content_type}; charset=utf-8"
         self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in reply.headers:
             self.send_header(name, value)

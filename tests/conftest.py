@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ketenbrug.privacy import IdentityVault, KeyStore, load_or_create_keyring
+
+try:  # a dev dependency: an environment without it still runs every other test
+    from hypothesis import HealthCheck, settings
+except ImportError:  # pragma: no cover
+    settings = None  # type: ignore[assignment,misc]
+
+if settings is not None:
+    # `ci` (CI=true): the same examples on every run, so a red build reproduces; `dev`:
+    # fresh examples each run. Neither writes an example database into the checkout; a
+    # failure prints the blob to replay it with @reproduce_failure. Each fuzz test sets
+    # its own max_examples (the counts the lead reports); deadline off: no timed tests.
+    _common = {"deadline": None, "database": None, "print_blob": True,
+               "suppress_health_check": [HealthCheck.too_slow]}
+    settings.register_profile("ci", derandomize=True, **_common)
+    settings.register_profile("dev", **_common)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
+                          or ("ci" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture

@@ -20,12 +20,13 @@ class DjiConnector(SourceConnector):
             if since:
                 params["updated_since"] = since
             body = self._get(f"/api/v1/{dataset.name}", params)
-            items = body["items"]
+            items = body.objects("items")
+            total = body.count("total")
             yield items
             # Continue from where the answer says it was, not where we asked: a source that
             # serves a page again must not make us skip the page we asked for.
-            offset = int(body.get("offset", offset)) + len(items)
-            if not items or offset >= body["total"]:
+            offset = body.count("offset", default=offset) + len(items)
+            if not items or offset >= total:
                 return
 
     def count_changes(self, dataset: str, since: str | None) -> int:
@@ -36,5 +37,6 @@ class DjiConnector(SourceConnector):
         """
         params = {"offset": 0, "limit": PAGE_SIZE, **({"updated_since": since} if since else {})}
         body = self._get(f"/api/v1/{self.manifest[dataset].name}", params)
-        at_cursor = sum(1 for item in body["items"] if since and item.get("updated_at") == since)
-        return int(body["total"]) - at_cursor
+        at_cursor = sum(1 for item in body.objects("items")
+                        if since and item.get("updated_at") == since)
+        return body.count("total") - at_cursor

@@ -17,5 +17,4 @@ class MunicipalOrdersConnector(SourceConnector):
         params: dict[str, int | str] = {"page_size": PAGE_SIZE}
         if since:
             params["updated_since"] = since
-        yield from page_numbers(
-            lambda page: self._get(f"/{dataset.name}", {**params, "page": page}))
+        yield from page_numbers(self._numbered(f"/{dataset.name}", params))

@@ -21,6 +21,4 @@ class ProbationConnector(SourceConnector):
             params = {"page_size": PAGE_SIZE, "fields": wanted}
             if since:
                 params["updated_since"] = since
-            yield from page_numbers(
-                lambda page, org=org, params=params: self._get(
-                    f"/tenants/{org}/{dataset.name}", {**params, "page": page}))
+            yield from page_numbers(self._numbered(f"/tenants/{org}/{dataset.name}", params))

@@ -20,8 +20,8 @@ from ketenbrug.privacy import (
     append_entry,
     is_valid_bsn,
     linkage_basis,
-    read_log,
 )
+from ketenbrug.privacy.disclosure_log import read_log_contents
 from ketenbrug.privacy.subject_refs import subject_refs
 from ketenbrug.warehouse.schema import DOMAIN_PSEUDONYMS
 
@@ -29,7 +29,11 @@ PURPOSE = "privacy_audit"
 
 
 def subject_report(bsn: str, settings: Settings) -> dict:
-    """The report for `bsn`; refuses (ValueError) a number that fails the eleven-test."""
+    """The report for `bsn`; refuses (ValueError) a number that fails the eleven-test.
+
+    Damaged lines in the disclosure log are skipped and listed in the report
+    (`disclosure_log_damaged_lines`): the disclosures found may then be incomplete.
+    """
     if not is_valid_bsn(bsn):
         raise ValueError("that is not a valid BSN (it fails the eleven-test)")
     keys = KeyStore(settings.keys_dir)
@@ -48,8 +52,8 @@ def subject_report(bsn: str, settings: Settings) -> dict:
     every = current | _predecessors(vault, current)
     records, profiles = _warehouse_rows(settings, every)
     refs = set(subject_refs(keys, every))
-    disclosures = [e for e in read_log(settings.disclosure_log)
-                   if refs & set(e.get("subject_refs", []))]
+    log = read_log_contents(settings.disclosure_log)
+    disclosures = [e for e in log.entries if refs & set(e.get("subject_refs", []))]
     append_entry(settings.disclosure_log, {
         "event": "subject_access", "recipient": "privacy_officer", "purpose": PURPOSE,
         "legal_basis": load_purposes()[PURPOSE].legal_basis, "persons": 1,
@@ -61,6 +65,8 @@ def subject_report(bsn: str, settings: Settings) -> dict:
         "records": records,
         "profiles": profiles,
         "disclosures": disclosures,
+        # A damaged line may have held a disclosure of this person: say so, never guess.
+        "disclosure_log_damaged_lines": [d.line for d in log.damaged],
     }
 
 

@@ -6,6 +6,8 @@ Heavy imports (Dagster, dbt, Great Expectations) happen inside the commands, so
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from ketenbrug.cli.audit import audit
@@ -23,6 +25,9 @@ from ketenbrug.cli.world import world
 @click.group()
 def main() -> None:
     """Ketenbrug: purpose-limited data hub between the justice chain and the social domain."""
+    # Owner-only by default: whatever this process or its children (Dagster's storage,
+    # dbt's artefacts, DuckDB's .wal) create holds or derives from personal data.
+    os.umask(0o077)
 
 
 

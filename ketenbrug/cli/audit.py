@@ -1,6 +1,6 @@
 """`ketenbrug audit ...`: the privacy officer's reports, built from the hub's own records.
 
-    ketenbrug audit verify                        the disclosure log's hash chain
+    ketenbrug audit verify [--witness F]          the disclosure log: chain, checkpoints
     ketenbrug audit subject --bsn N               GDPR art. 15: all held on one person
     ketenbrug audit lineage [--out PATH]          HTML lineage report per output
     ketenbrug audit register [--format md|json] [--out PATH]   GDPR art. 30 record
@@ -28,20 +28,44 @@ def audit() -> None:
 
 
 @audit.command()
-def verify() -> None:
-    """Check the disclosure log's hash chain; name every altered, removed or moved entry."""
-    from ketenbrug.privacy import read_log, verify_log
+@click.option("--hub-key", "hub_key_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The hub's Ed25519 public key [default: hub-signing.pub in the keys folder].")
+@click.option("--witness", "witnesses", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A recipient's manifest.json (manifest.sig beside it) or .kbpkg package; "
+                   "the log must still hold its head and delivery. Repeatable.")
+def verify(hub_key_path: Path | None, witnesses: tuple[Path, ...]) -> None:
+    """Check the disclosure log: its hash chain, its signed checkpoints, and witnesses.
+
+    One line per problem, naming line or seq and the tampering it indicates: an entry
+    altered, removed or moved; the log cut, emptied, deleted or rewritten below a
+    checkpoint; checkpoints deleted or forged; a witness's head or delivery gone.
+    Exit 0 only when everything holds. Entries after the last checkpoint are counted:
+    without a witness they could be cut unnoticed.
+    """
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from ketenbrug.privacy.log_audit import verify_audit
 
     settings = Settings.from_env()
     wait_to_read(settings)
     log = settings.disclosure_log
-    breaks = verify_log(log)
-    for b in breaks:
-        click.echo(f"line {b.line}: {b.reason}", err=True)
-    entries = len(read_log(log))
-    click.echo(f"{log}: {entries} entries, " + ("chain intact" if not breaks
-                                                 else f"{len(breaks)} break(s)"))
-    sys.exit(1 if breaks else 0)
+    key_path = hub_key_path or settings.keys_dir / "hub-signing.pub"
+    hub_key = (Ed25519PublicKey.from_public_bytes(key_path.read_bytes())
+               if key_path.exists() else None)
+    verdict = verify_audit(log, hub_key, witnesses)
+    for problem in verdict.problems:
+        click.echo(str(problem), err=True)
+    fixed = verdict.checkpointed_seq
+    click.echo(f"{log}: {verdict.entries} entries, {verdict.checkpoints} checkpoints"
+               + (f" (signed up to seq {fixed})" if fixed else "") + ", "
+               + ("chain intact" if verdict.intact else f"{len(verdict.problems)} problem(s)"))
+    click.echo(f"not yet checkpointed: {verdict.not_checkpointed} entries"
+               + (" (these could be cut unnoticed without a recipient's witness)"
+                  if verdict.not_checkpointed else ""))
+    if witnesses:
+        click.echo(f"{len(witnesses)} witness(es) checked")
+    sys.exit(0 if verdict.intact else 1)
 
 
 @audit.command()
@@ -60,6 +84,11 @@ def subject(bsn: str) -> None:
         report = subject_report(bsn, settings)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    damaged = report["disclosure_log_damaged_lines"]
+    if damaged:
+        click.echo(f"warning: the disclosure log's lines {', '.join(map(str, damaged))} are "
+                   "damaged; the disclosures listed may be incomplete (see `audit verify`)",
+                   err=True)
     click.echo(json.dumps(report, indent=2, default=str, sort_keys=True))
 
 

@@ -15,6 +15,7 @@ from ketenbrug import run_lock
 from ketenbrug.cli.access import busy_holder
 from ketenbrug.cli.privacy import record_world, recorded_world
 from ketenbrug.config import Settings
+from ketenbrug.privacy.file_modes import private_dir
 
 
 @click.command()
@@ -30,6 +31,7 @@ def demo(clients: int, seed: int, fresh: bool) -> None:
     --fresh. One run at a time: refused while another run holds the hub (exit 3).
     """
     settings = Settings.from_env()
+    private_dir(settings.home)  # warehouse, vault, keys, log and outbox live in it
     try:
         with run_lock.hold(settings.home) as holder:
             _demo(settings, clients, seed, fresh, holder)
@@ -116,6 +118,7 @@ def ui(clients: int, seed: int, port: int) -> None:
     from ketenbrug.simulators import WorldServer, generate_world
 
     settings = Settings.from_env()
+    private_dir(settings.home)
     world = generate_world(clients=clients, seed=seed)
     with WorldServer(world) as server:
         prepare_environment(settings, server.base_urls, server.credentials,

@@ -27,11 +27,14 @@ def init() -> None:
 
 @keys.command()
 def status() -> None:
-    """Key versions, which one is current, and whether vault and warehouse agree with it.
+    """Key versions, each one's check value, and whether vault and warehouse agree.
 
-    Exits 1, naming the step to resume, when a rotation was interrupted.
+    Exits 1 on a key whose check value differs from the one recorded beside it or in
+    the vault (the key file was replaced), naming it, and, naming the step to resume,
+    when a rotation was interrupted.
     """
     from ketenbrug.privacy import KeyStore, linkage_state
+    from ketenbrug.privacy.vault import key_check_problems
 
     settings = Settings.from_env()
     wait_to_read(settings)
@@ -40,9 +43,15 @@ def status() -> None:
     if not versions:
         click.echo(f"no keys under {settings.keys_dir}: run `ketenbrug keys init`")
         sys.exit(1)
+    problems = key_check_problems(store, settings.vault_path)
     for info in versions:
         marker = "current" if info.is_current else "history"
-        click.echo(f"  v{info.version}  {marker:<8} created {info.created_at}")
+        click.echo(f"  v{info.version}  {marker:<8} created {info.created_at}  "
+                   f"check {'MISMATCH' if info.version in problems else 'ok'}")
+    if problems:
+        for problem in problems.values():
+            click.echo(problem, err=True)
+        sys.exit(1)
     state = linkage_state(store, settings.vault_path, settings.warehouse_path)
     click.echo(f"vault values under: {', '.join(f'v{v}' for v in state.vault) or 'none yet'}")
     click.echo("warehouse pseudonyms under: "

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ketenbrug.cli.access import wait_to_read
 from ketenbrug.config import Settings
 from ketenbrug.project_files import DBT_PROJECT_DIR
+
+if TYPE_CHECKING:
+    from ketenbrug.privacy.leak_scan import DetectorReport
 
 WORLD_FILE = "world.json"  # the demo's world parameters (never identities)
 
@@ -26,13 +30,16 @@ def privacy() -> None:
 @click.option("--seed", type=int, help="World seed (default: the last demo's).")
 @click.option("--today", help="World date YYYY-MM-DD (default: the last demo's).")
 def scan(clients: int | None, seed: int | None, today: str | None) -> None:
-    """Fail on any synthetic identity outside the vault and the sealed packages.
+    """Fail on any identity outside the vault and the sealed packages.
 
     Scans every warehouse table, the Dagster run and event storage, the logs and every
-    unsealed file under the hub's home and the dbt project's artefacts.
+    unsealed file under the hub's home and the dbt project's artefacts, with the identity
+    detectors and the vault (a vault person's BSN anywhere, any identity in a landed
+    free-text column: leaks; a valid-looking BSN or an IBAN elsewhere: warnings). On a
+    home that ran the demo it also looks for the synthetic world's own identities.
+    Refuses --clients or --seed without the other.
     """
     from ketenbrug.privacy.leak_scan import TruthIndex, scan_files, scan_warehouse
-    from ketenbrug.simulators import generate_world
 
     settings = Settings.from_env()
     wait_to_read(settings)
@@ -40,23 +47,58 @@ def scan(clients: int | None, seed: int | None, today: str | None) -> None:
     params: dict[str, Any] = {
         "clients": clients or recorded.get("clients"), "seed": seed or recorded.get("seed"),
         "today": today or recorded.get("today")}
-    if not params["clients"] or not params["seed"]:
-        raise click.UsageError("no demo world recorded: give --clients and --seed")
-    world = generate_world(clients=params["clients"], seed=params["seed"],
-                           today=date.fromisoformat(params["today"]) if params["today"] else None)
-    truth = TruthIndex(world.persons)
-    roots = [settings.home, settings.dagster_home, DBT_PROJECT_DIR / "logs",
-             DBT_PROJECT_DIR / "target"]
-    hits = scan_files(dict.fromkeys(roots), truth,
-                      skip=[settings.vault_path, settings.warehouse_path])
-    if settings.warehouse_path.exists():
-        hits += scan_warehouse(settings.warehouse_path, truth)
-    click.echo(f"scanned for {len(world.persons)} synthetic identities "
-               f"(clients {params['clients']}, seed {params['seed']})")
+    if bool(params["clients"]) != bool(params["seed"]):
+        raise click.UsageError("give both --clients and --seed, or neither")
+    roots = list(dict.fromkeys([settings.home, settings.dagster_home, DBT_PROJECT_DIR / "logs",
+                                DBT_PROJECT_DIR / "target"]))
+    skip = [settings.vault_path, settings.warehouse_path]
+    hits = []
+    if params["clients"]:
+        from ketenbrug.simulators import generate_world
+
+        world = generate_world(
+            clients=params["clients"], seed=params["seed"],
+            today=date.fromisoformat(params["today"]) if params["today"] else None)
+        truth = TruthIndex(world.persons)
+        hits += scan_files(roots, truth, skip=skip)
+        if settings.warehouse_path.exists():
+            hits += scan_warehouse(settings.warehouse_path, truth)
+        click.echo(f"scanned for {len(world.persons)} synthetic identities "
+                   f"(clients {params['clients']}, seed {params['seed']})")
+    report = _detector_scan(settings, roots, skip)
+    hits += report.leaks
     for hit in hits:
         click.echo(f"  LEAK {hit.describe()}", err=True)
+    for hit in report.warnings:
+        click.echo(f"  warning {hit.describe()}", err=True)
+    click.echo(f"{len(report.warnings)} warning(s): valid-looking BSNs or IBANs outside "
+               "free text, not confirmed by the vault")
     click.echo(f"{len(hits)} leak(s) outside the vault and sealed packages")
     sys.exit(1 if hits else 0)
+
+
+def _detector_scan(settings: Settings, roots: list[Path], skip: list[Path]) -> DetectorReport:
+    """The scan that needs no ground truth: identity detectors and the vault look-up."""
+    from ketenbrug.connectors import all_datasets
+    from ketenbrug.privacy import INTERNAL_DOMAIN, IdentityVault, KeyStore, Pseudonymiser
+    from ketenbrug.privacy.identity_detection import KnownBsns
+    from ketenbrug.privacy.leak_scan import DetectorScan
+
+    keys = KeyStore(settings.keys_dir)
+    if settings.vault_path.exists() and keys.versions():
+        known = KnownBsns(Pseudonymiser(keys.current(), INTERNAL_DOMAIN),
+                          IdentityVault(settings.vault_path, keys))
+        click.echo(f"scanned with the identity detectors and the vault ({settings.vault_path})")
+    else:
+        known = KnownBsns(None, None)
+        click.echo("scanned with the identity detectors (no vault: no BSN look-up)")
+    free_text = {f"landing.{d.table}.{f.name}": f.mailbox_roles
+                 for d in all_datasets() for f in d.fields if f.form == "free_text"}
+    scanner = DetectorScan(known, free_text)
+    scanner.add_files(roots, skip=skip)
+    if settings.warehouse_path.exists():
+        scanner.add_warehouse(settings.warehouse_path)
+    return scanner.report()
 
 
 def record_world(settings: Settings, clients: int, seed: int, today: date) -> None:

@@ -65,8 +65,27 @@ def run_hub_job(holder: dict | None = None) -> RunOutcome:
                   if e.is_step_failure and e.step_key]
         checks = [f"{e.asset_key.to_user_string()}:{e.check_name}"
                   for e in result.get_asset_check_evaluations() if not e.passed]
+        _checkpoint_disclosure_log()
         return RunOutcome(run_id=result.run_id, success=result.success, failed_steps=failed,
                           failed_checks=checks)
+
+
+def _checkpoint_disclosure_log() -> None:
+    """Sign the disclosure log's head at the end of every run, also one whose deliveries
+    did not run (their steps checkpoint too): what the run logged can no longer be cut
+    unnoticed."""
+    import click
+
+    from ketenbrug.privacy.checkpoints import LogTampered, checkpoint_log
+    from ketenbrug.privacy.sealing import load_or_create_signing_key
+
+    settings = Settings.from_env()
+    if settings.disclosure_log.exists():
+        try:
+            checkpoint_log(settings.disclosure_log,
+                           load_or_create_signing_key(settings.keys_dir))
+        except LogTampered as refused:
+            raise click.ClickException(str(refused)) from None
 
 
 def fail_dead_runs(instance) -> list[str]:

@@ -21,6 +21,7 @@ from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy import Recipient, append_entry, read_log
 from ketenbrug.privacy.csv_safe import to_csv
+from ketenbrug.privacy.disclosure_log import log_head
 
 PURPOSE = "municipal_billing"
 FUNDING_STREAM = "municipal"
@@ -118,6 +119,8 @@ def deliver_billing_statements(*, warehouse_path: Path, outbox: Path, disclosure
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "agreement_ids": agreements, "rounding": ROUNDING_RULE, "files": files,
             "source_as_of": {ds: as_of_per_source.get(ds) for ds in SOURCE_DATASETS},
+            # The log's head before this delivery: the municipality holds a witness of it.
+            "log_head": log_head(disclosure_log),
         }
         manifest_bytes = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
         _write(folder, "manifest.json", manifest_bytes, len(files))

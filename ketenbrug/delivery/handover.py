@@ -22,6 +22,7 @@ from ketenbrug.delivery.transport import (
 )
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy import Recipient, append_entry, read_log, reidentify, seal_package
+from ketenbrug.privacy.disclosure_log import log_head
 from ketenbrug.privacy.domains import rekey
 from ketenbrug.privacy.keys import KeyRing
 from ketenbrug.privacy.rotation import linkage_state
@@ -93,7 +94,8 @@ def deliver_handover_packages(*, warehouse_path: Path, keys_dir: Path, keyring: 
         manifest = handover_manifest(
             purpose=PURPOSE, legal_basis=purpose.legal_basis, as_of=as_of, rows=len(records),
             run_id=run_id, key_version=keyring.version,
-            source_datasets=SOURCE_DATASETS, source_as_of=source_as_of)
+            source_datasets=SOURCE_DATASETS, source_as_of=source_as_of,
+            log_head=log_head(disclosure_log))
         blob = seal_package(files, manifest, recipient_id=code,
                             recipient_key=load_or_create_recipient_key(keys_dir, code).public_key(),
                             signing_key=signing_key)

@@ -27,16 +27,22 @@ def handover_files(columns: Sequence[str], records: Sequence[Sequence[object]]) 
 
 def handover_manifest(*, purpose: str, legal_basis: str, as_of: str, rows: int, run_id: str,
                       key_version: int, source_datasets: Sequence[str],
-                      source_as_of: Mapping[str, str | None]) -> dict:
+                      source_as_of: Mapping[str, str | None], log_head: Mapping[str, object],
+                      ) -> dict:
     """The package manifest: what, why, for when, from which contract versions, and how
     fresh each source's data is (when its newest published batch came in: older than the
-    others when that source's latest batch is held in quarantine)."""
+    others when that source's latest batch is held in quarantine).
+
+    `log_head` ({"seq", "hash"} of the disclosure log's last entry before this delivery)
+    makes the recipient a witness: `audit verify --witness` checks the log still holds it.
+    """
     return {
         "purpose": purpose, "legal_basis": legal_basis, "as_of_date": as_of,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "row_count": rows,
         "run_id": run_id, "key_version": key_version,
         "contracts": {ds: _contract_version(ds) for ds in source_datasets},
         "source_as_of": {ds: source_as_of.get(ds) for ds in source_datasets},
+        "log_head": dict(log_head),
     }
 
 

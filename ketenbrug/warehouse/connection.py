@@ -2,6 +2,12 @@
 
 DuckDB allows one writing process per file, and a connection kept across Dagster steps
 blocks dbt (../shared/STACK.md).
+
+The warehouse holds pseudonymised personal data, so it is owner-only: DuckDB creates the
+file (and its .wal) with the process's umask, so both are set to 0600 right after the
+connection opens, in a folder created 0700; an existing warehouse that group or others
+can read is refused (WarehouseExposed) rather than tightened, since it may have been
+read already.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from ketenbrug.privacy.file_modes import FileModeError, make_private, private_dir, require_private
+
 # DuckDB lets one process at a time hold a file for writing; others get this error.
 _LOCKED = "Could not set lock"
 LOCK_WAIT_S = 15.0
@@ -22,6 +30,10 @@ class WarehouseBusy(Exception):
     """Another process kept the warehouse file locked for longer than we wait."""
 
 
+class WarehouseExposed(FileModeError):
+    """The warehouse file can be read or written by others than its owner."""
+
+
 @contextmanager
 def connect(path: Path | str, read_only: bool = False,
             wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -29,14 +41,24 @@ def connect(path: Path | str, read_only: bool = False,
 
     Another process holding the file (a reader's moment, or a unit of work that is just
     ending) is waited for, up to `wait_s`; then refuses with WarehouseBusy, naming the file.
+    Refuses (WarehouseExposed) an existing warehouse file that group or others can read.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    if path.exists():
+        try:
+            require_private(path, what="warehouse")
+        except FileModeError as exc:
+            raise WarehouseExposed(str(exc)) from None
     con = _open(path, read_only, wait_s)
     try:
+        _make_private_with_wal(path)
         yield con
     finally:
-        con.close()
+        try:
+            _make_private_with_wal(path)  # a .wal the unit of work left for the next one
+        finally:
+            con.close()
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
@@ -45,6 +67,12 @@ def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     row = con.execute("select count(*) from information_schema.tables "
                       "where table_schema = ? and table_name = ?", [schema, table]).fetchone()
     return bool(row and row[0])
+
+
+def _make_private_with_wal(path: Path) -> None:
+    for file in (path, path.with_name(path.name + ".wal")):
+        if file.exists():
+            make_private(file)
 
 
 def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:

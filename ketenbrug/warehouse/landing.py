@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from ketenbrug.connectors.manifest import DatasetManifest
 from ketenbrug.failpoints import failpoint
+from ketenbrug.privacy.boundary import REFUSED_BECAUSE
 from ketenbrug.warehouse.ledger import write_cursor
 from ketenbrug.warehouse.schema import (
     BATCHES,
@@ -70,6 +71,9 @@ def land_batch(
     rejections: list[tuple[str, str | None, str]] = []  # (batch, record key, reason)
     for row in rows:
         key = row.get(key_field)
+        if row.get(REFUSED_BECAUSE):  # the boundary found an identity in the key: not stored
+            rejections.append((batch_id, None, row[REFUSED_BECAUSE]))
+            continue
         if key in (None, ""):
             rejections.append((batch_id, None, f"missing record key {key_field}"))
             continue

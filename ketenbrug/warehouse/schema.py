@@ -41,7 +41,7 @@ class BatchStatus(StrEnum):
 PUBLISHED_STATUSES = (BatchStatus.PASSED, BatchStatus.RELEASED)
 
 META_COLUMNS = ("_batch_id", "_source", "_dataset", "_record_key", "_received_at", "_payload_hash",
-                "_missing_fields")
+                "_missing_fields", "identity_findings")  # the boundary's, by field and rule
 IDENTITY_COLUMNS = ("person_pseudonym", "pseudonym_basis", "is_bsn_present", "identity_issues",
                     "is_bsn_valid")
 # Landing keeps every data value as text; these columns are the hub's own and typed.

@@ -9,6 +9,8 @@ from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.delivery.billing import FUNDING_STREAM, PURPOSE, deliver_billing_statements
 from ketenbrug.pipelines.assets.dbt import dbt_vars
 from ketenbrug.pipelines.resources import HubStorage
+from ketenbrug.privacy.checkpoints import checkpoint_log
+from ketenbrug.privacy.sealing import load_or_create_signing_key
 
 BILLING_STATEMENTS = AssetKey(["billing_statements"])
 
@@ -30,6 +32,9 @@ def billing_statements_delivery(context: AssetExecutionContext,
         warehouse_path=Path(hub.warehouse_path), outbox=outbox,
         disclosure_log=Path(hub.disclosure_log), as_of=dbt_vars()["as_of_date"],
         run_id=context.run_id)
+    # Fix the log's head under the hub's signature: from here on, cutting it shows.
+    checkpoint = checkpoint_log(Path(hub.disclosure_log),
+                                load_or_create_signing_key(Path(hub.keys_dir)))
     return MaterializeResult(metadata={
         "funding_stream": FUNDING_STREAM,
         "agreement_ids": MetadataValue.json(sorted(
@@ -38,4 +43,5 @@ def billing_statements_delivery(context: AssetExecutionContext,
         "statements": sum(d["statements"] for d in delivered.values()),
         "amount_cents": sum(d["amount_cents"] for d in delivered.values()),
         "outbox": str(outbox), "per_municipality": MetadataValue.json(delivered),
+        "disclosure_log_checkpoint_seq": checkpoint.seq,
     })

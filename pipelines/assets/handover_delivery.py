@@ -9,6 +9,8 @@ from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.delivery.handover import PURPOSE, deliver_handover_packages
 from ketenbrug.pipelines.assets.dbt import dbt_vars
 from ketenbrug.pipelines.resources import HubStorage
+from ketenbrug.privacy.checkpoints import checkpoint_log
+from ketenbrug.privacy.sealing import load_or_create_signing_key
 
 WARM_HANDOVER = AssetKey(["warm_handover"])
 
@@ -27,6 +29,9 @@ def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> M
         keyring=hub.keyring(), vault=hub.vault(), disclosure_log=Path(hub.disclosure_log),
         outbox=Path(hub.outbox_dir), delivery_url=hub.delivery_url,
         as_of=dbt_vars()["as_of_date"], run_id=context.run_id)
+    # Fix the log's head under the hub's signature: from here on, cutting it shows.
+    checkpoint = checkpoint_log(Path(hub.disclosure_log),
+                                load_or_create_signing_key(Path(hub.keys_dir)))
     delivered, duplicates = outcome.delivered, outcome.already_received
     return MaterializeResult(metadata={
         "packages": len(delivered), "persons": sum(delivered.values()),
@@ -34,6 +39,7 @@ def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> M
         "per_municipality": MetadataValue.json(delivered),
         "half_done_deliveries_completed": outcome.recovered,
         "undelivered_packages_removed": outcome.discarded,
+        "disclosure_log_checkpoint_seq": checkpoint.seq,
         # Older for a source whose latest batch is in quarantine: the UI shows it is stale.
         "source_as_of": MetadataValue.json(outcome.source_as_of),
     })

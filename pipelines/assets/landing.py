@@ -60,7 +60,7 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
             extract = connector.pull(manifest.name, since)
         finally:
             connector.close()
-        boundary = Boundary(hub.keyring(), hub.vault(), manifest.source)
+        boundary = Boundary(hub.keyring(), hub.vault(), manifest.source, dataset=manifest)
         split = boundary.split(
             [IncomingRecord(allowed.identity,
                             {**allowed.fields, "_missing_fields": allowed.missing_text}, raw)

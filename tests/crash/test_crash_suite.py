@@ -62,7 +62,8 @@ def _assert_every_package_delivered_once(home: Path) -> None:
     for package in packages:
         assert str(package) in logged, f"{package} has no delivery entry"
         key = load_private_key(home / "keys" / "recipients" / f"{package.parent.name}.key")
-        opened = open_package(package.read_bytes(), recipient_key=key, hub_key=hub_key)
+        opened = open_package(package.read_bytes(), recipient_id=package.parent.name,
+                              recipient_key=key, hub_key=hub_key)
         assert opened.manifest["purpose"] == "warm_handover"
 
 

@@ -47,7 +47,8 @@ def test_every_handover_row_is_in_the_package_of_its_own_municipality(demo_home,
     for package in packages:
         code = package.parent.name
         key = load_private_key(home / "keys" / "recipients" / f"{code}.key")
-        opened = open_package(package.read_bytes(), recipient_key=key, hub_key=hub_key)
+        opened = open_package(package.read_bytes(), recipient_id=code, recipient_key=key,
+                              hub_key=hub_key)
         assert opened.manifest["recipient"] == code
         rows = list(csv.DictReader(io.StringIO(opened.files["warm_handover.csv"].decode())))
         assert len(rows) == opened.manifest["row_count"]

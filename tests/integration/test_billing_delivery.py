@@ -16,7 +16,8 @@ from dagster import materialize
 
 from ketenbrug.pipelines.assets.billing_delivery import billing_statements_delivery
 from ketenbrug.pipelines.resources import HubStorage
-from ketenbrug.privacy import read_log, verify_log
+from ketenbrug.privacy import read_log, verify_audit, verify_log
+from ketenbrug.privacy.sealing import load_or_create_signing_key
 
 # agreement, municipality, organisation, month, booked, outside, over cap, billable, tariff,
 # amount, cap, cumulative, cap used, outside period, over cap
@@ -47,6 +48,7 @@ def _build_mart(path) -> None:
         con.executemany("insert into main.billing_statements values (md5(? || ?), ?, ?, ?, ?, "
                         "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [(line[0], line[3], line[1], line[0], *line[2:]) for line in LINES])
+    path.chmod(0o600)  # as the hub's own connection leaves it: others' access is refused
 
 
 @pytest.fixture
@@ -113,10 +115,18 @@ def test_each_municipality_delivery_is_logged_and_shown_with_its_agreements(deli
     home, metadata = delivered
     log = home / "audit.jsonl"
     assert verify_log(log) == []
-    entries = read_log(log)
+    *entries, checkpoint = read_log(log)
     assert [e["recipient"] for e in entries] == ["municipality:GM0014", "municipality:GM0363"]
     assert {e["purpose"] for e in entries} == {"municipal_billing"}
     assert all(e["event"] == "delivery" and e["persons"] == 0 for e in entries)
+    # The step ends with a signed checkpoint; each manifest is a witness the log still backs.
+    assert checkpoint["event"] == "checkpoint"
+    assert metadata["disclosure_log_checkpoint_seq"].value == entries[-1]["seq"]
+    assert checkpoint["checkpoint"]["hash"] == entries[-1]["hash"]
+    hub_key = load_or_create_signing_key(home / "keys").public_key()
+    witnesses = sorted((home / "outbox").glob("*/billing/manifest.json"))
+    verdict = verify_audit(log, hub_key, witnesses)
+    assert len(witnesses) == 2 and verdict.intact and verdict.not_checkpointed == 0
     assert metadata["funding_stream"].value == "municipal"
     assert metadata["agreement_ids"].value == ["MA-GM0014-01", "MA-GM0363-01", "MA-GM0363-02"]
     assert metadata["statements"].value == 4

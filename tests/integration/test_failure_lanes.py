@@ -47,8 +47,8 @@ def _manifests(home: Path) -> list[dict]:
     opened = []
     for package in sorted(home.glob("outbox/*/*.kbpkg")):
         key = load_private_key(home / "keys" / "recipients" / f"{package.parent.name}.key")
-        opened.append(open_package(package.read_bytes(), recipient_key=key,
-                                   hub_key=hub_key).manifest)
+        opened.append(open_package(package.read_bytes(), recipient_id=package.parent.name,
+                                   recipient_key=key, hub_key=hub_key).manifest)
     return opened
 
 

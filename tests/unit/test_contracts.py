@@ -50,7 +50,7 @@ def test_invalid_contract_is_refused_with_its_path():
 def _good_bookings():
     return pd.DataFrame({
         "_record_key": ["MB-1", "MB-2"], "_batch_id": ["b1", "b1"], "_payload_hash": ["h1", "h2"],
-        "_missing_fields": [None, None],
+        "_missing_fields": [None, None], "identity_findings": [None, None],
         "booking_id": ["MB-1", "MB-2"], "agreement_id": ["MA-GM0363-01"] * 2,
         "organisation": ["RN", "SVG"], "booking_date": ["2026-03-01", "2026-03-02"],
         "hours": ["2.25", "1"], "activity": ["outreach", "training"],
@@ -78,6 +78,7 @@ def test_invalid_bsn_flag_fails_the_eleven_test_rule():
     contract = load_contract("care", "episodes")
     row = {p["name"]: "x" for p in contract.properties}
     row.update({"_record_key": "eoc-1", "_missing_fields": None, "identity_issues": None,
+                "identity_findings": None,
                 "person_pseudonym": "p1", "pseudonym_basis": "bsn",
                 "is_bsn_present": True,
                 "is_bsn_valid": False, "status": "active", "category": "addiction",
@@ -106,6 +107,7 @@ def test_future_dates_and_schema_drift_fail_naming_the_record(column, value, rul
 def test_free_text_is_bounded_and_never_a_formula(value, rule):
     contract = load_contract("municipal_orders", "agreements")
     row = {"_record_key": "MA-1", "_batch_id": "b", "_payload_hash": "h", "_missing_fields": None,
+           "identity_findings": None,
            "agreement_id": "MA-1", "municipality_code": "GM0363", "organisation": "RN",
            "description": value, "tariff_cents_per_hour": "9000", "cap_hours": "100",
            "start_date": "2026-01-01", "end_date": "2026-12-31",

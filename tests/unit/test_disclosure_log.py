@@ -74,13 +74,39 @@ def test_a_torn_last_line_is_reported_then_set_aside_without_losing_an_entry(tmp
     assert (tmp_path / "log.jsonl.torn").read_text().startswith('line 4: {"event": "x"')
 
 
-def test_a_broken_line_inside_the_log_is_named(tmp_path):
+def test_damaged_lines_inside_the_log_are_skipped_named_and_appended_past(tmp_path):
     import pytest
 
+    from ketenbrug.privacy import read_log_contents
     from ketenbrug.privacy.disclosure_log import LogError
 
+    path = _log(tmp_path, n=3)
+    lines = path.read_bytes().split(b"\n")
+    lines[0] = lines[0][:7] + b"\xff" + lines[0][8:]  # a flipped byte
+    lines[1] = b'{"half an entry": '  # a torn write that later lines followed
+    path.write_bytes(b"\n".join(lines))
+    assert [e["seq"] for e in read_log(path)] == [3]  # readers go on with what is whole
+    damaged = read_log_contents(path).damaged
+    assert [(d.line, d.reason) for d in damaged] == [(1, "not valid UTF-8 at byte 7"),
+                                                     (2, "not a JSON entry")]
+    with pytest.raises(LogError, match=r"line 1 is not valid UTF-8 at byte 7"):
+        read_log(path, strict=True)
+    assert append_entry(path, {"event": "x"})["seq"] == 4  # from the last complete entry
+    reported = [(b.line, b.reason.split(" (")[0]) for b in verify_log(path)]
+    assert reported == [(1, "not valid UTF-8 at byte 7"), (2, "not a JSON entry"),
+                        (3, "previous-hash link broken")]  # seq 3 after 2 lost lines: no gap
+
+
+def test_log_head_is_the_last_complete_entry(tmp_path):
+    from ketenbrug.privacy import log_head
+    from ketenbrug.privacy.disclosure_log import GENESIS
+
     path = tmp_path / "log.jsonl"
-    append_entry(path, {"event": "x"})
-    path.write_bytes(b"\xff\xfe not json\n" + path.read_bytes())
-    with pytest.raises(LogError, match=r"line 1 is not a complete entry"):
-        read_log(path)
+    assert log_head(path) == {"seq": 0, "hash": GENESIS}
+    for i in range(80):  # more than the tail block log_head reads
+        append_entry(path, {"event": "x", "padding": "p" * 1000, "i": i})
+    last = read_log(path)[-1]
+    assert log_head(path) == {"seq": 80, "hash": last["hash"]}
+    with path.open("ab") as handle:
+        handle.write(b"not an entry\n" + b'{"torn')
+    assert log_head(path) == {"seq": 80, "hash": last["hash"]}

@@ -59,3 +59,50 @@ def test_every_warehouse_table_and_column_is_scanned(tmp_path):
         con.execute("insert into landing.x values ('fine', 'Bram Smit'), ('ok', 'fine')")
     (hit,) = scan_warehouse(path, TRUTH)
     assert (hit.place, hit.kind, hit.count) == ("warehouse landing.x.b", "full_name", 1)
+
+
+# Without ground truth (a production hub): detectors and the vault.
+
+def _detector_scan(vault, keyring, free_text=None):
+    from ketenbrug.privacy import INTERNAL_DOMAIN, IdentityRecord, Pseudonymiser
+    from ketenbrug.privacy.identity_detection import KnownBsns
+    from ketenbrug.privacy.leak_scan import DetectorScan
+    internal = Pseudonymiser(keyring, INTERNAL_DOMAIN)
+    vault.store([IdentityRecord(internal.pseudonym("bsn:123456789"), "dji",
+                                {"bsn": "123456789"})])  # known, failing the eleven-test
+    return DetectorScan(KnownBsns(internal, vault), free_text)
+
+
+def test_a_vault_persons_bsn_in_any_file_is_a_leak_and_a_lookalike_only_a_warning(
+        vault, keyring, tmp_path):
+    home = tmp_path / "home"
+    (home / "logs").mkdir(parents=True)
+    (home / "logs" / "run.log").write_text("step failed for 123456789\n")
+    (home / "logs" / "other.log").write_text("order 111222333 at 2026-01-02, 06-12345678\n")
+    (home / "outbox.kbpkg").write_text("123456789")  # sealed: allowed
+    scan = _detector_scan(vault, keyring)
+    scan.add_files([home])
+    report = scan.report()
+    assert [(h.place.endswith("run.log"), h.kind, h.count) for h in report.leaks] == [
+        (True, "known_bsn", 1)]
+    # a valid-looking unknown BSN is worth a look; dates and phone-like numbers outside
+    # free text are not reported at all
+    assert [(h.place.endswith("other.log"), h.kind) for h in report.warnings] == [(True, "bsn")]
+    assert "123456789" not in report.leaks[0].describe()
+
+
+def test_in_the_warehouse_free_text_columns_are_held_to_every_detector(vault, keyring, tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema landing")
+        con.execute("create table landing.c (contact_point varchar, updated_at varchar, "
+                    "note varchar)")
+        con.execute("insert into landing.c values ('team-utrecht@rn.example', '2026-01-01', 'x'),"
+                    "('jan@example.org', '2026-01-02', 'bsn 1234.56.789')")
+    scan = _detector_scan(vault, keyring, {"landing.c.contact_point": ("team",)})
+    scan.add_warehouse(path)
+    report = scan.report()
+    assert sorted((h.place, h.kind, h.count) for h in report.leaks) == [
+        ("warehouse landing.c.contact_point", "email", 1),
+        ("warehouse landing.c.note", "known_bsn", 1)]
+    assert report.warnings == []  # dates in a structured column are no alarm

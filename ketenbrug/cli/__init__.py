@@ -22,13 +22,36 @@ from ketenbrug.cli.retention import retention
 from ketenbrug.cli.world import world
 
 
-@click.group()
+class _HubCommandLine(click.Group):
+    """Shows the hub's refusals (a widened file, a replaced key, a tampered log) as one
+    clear line and exit 1, not as a traceback: they are the user's to fix, not bugs."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if isinstance(exc, _refusals()):
+                raise click.ClickException(str(exc)) from None
+            raise
+
+
+def _refusals() -> tuple[type[Exception], ...]:
+    # Imported only once something failed, so `ketenbrug --help` stays fast.
+    from ketenbrug.privacy.checkpoints import LogTampered
+    from ketenbrug.privacy.disclosure_log import LogError
+    from ketenbrug.privacy.file_modes import FileModeError
+    from ketenbrug.privacy.keys import KeyMaterialError
+    from ketenbrug.privacy.vault import VaultError
+
+    return (FileModeError, KeyMaterialError, LogError, LogTampered, VaultError)
+
+
+@click.group(cls=_HubCommandLine)
 def main() -> None:
     """Ketenbrug: purpose-limited data hub between the justice chain and the social domain."""
     # Owner-only by default: whatever this process or its children (Dagster's storage,
     # dbt's artefacts, DuckDB's .wal) create holds or derives from personal data.
     os.umask(0o077)
-
 
 
 for command in (demo, status, ui, audit, contracts, extract, keys, privacy, profiles,

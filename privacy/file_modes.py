@@ -51,6 +51,14 @@ def make_private(path: Path) -> Path:
     return path
 
 
+def make_database_private(path: Path) -> None:
+    """Set a DuckDB file and its write-ahead log (when there is one) to 0600: DuckDB
+    creates both with the process's umask."""
+    for file in (path, path.with_name(path.name + ".wal")):
+        if file.exists():
+            make_private(file)
+
+
 def is_private(path: Path) -> bool:
     """True when neither group nor others have any permission on `path`."""
     return not path.stat().st_mode & _GROUP_OR_OTHER

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ketenbrug.privacy.file_modes import (
     FileModeError,
-    make_private,
+    make_database_private,
     private_dir,
     require_private,
 )
@@ -103,7 +103,7 @@ class IdentityVault:
                 raise VaultError(str(exc)) from None
         with duckdb.connect(str(path)) as con:
             con.execute(_SCHEMA)
-        _make_private_with_wal(path)  # DuckDB creates the file with the process's umask
+        make_database_private(path)  # DuckDB creates the file with the process's umask
         self._require_known_key(self._current)
 
     @property
@@ -309,13 +309,6 @@ def key_check_problems(keys: KeyStore, vault_path: Path) -> dict[int, str]:
             problems[version] = str(key_mismatch(version, keys.keys_dir,
                                                  "the vault was sealed with"))
     return problems
-
-
-def _make_private_with_wal(path: Path) -> None:
-    make_private(path)
-    wal = path.with_name(path.name + ".wal")
-    if wal.exists():
-        make_private(wal)
 
 
 def _aad(pseudonym: str, field: str, source: str) -> bytes:

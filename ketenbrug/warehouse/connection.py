@@ -19,7 +19,12 @@ from pathlib import Path
 
 import duckdb
 
-from ketenbrug.privacy.file_modes import FileModeError, make_private, private_dir, require_private
+from ketenbrug.privacy.file_modes import (
+    FileModeError,
+    make_database_private,
+    private_dir,
+    require_private,
+)
 
 # DuckDB lets one process at a time hold a file for writing; others get this error.
 _LOCKED = "Could not set lock"
@@ -52,11 +57,11 @@ def connect(path: Path | str, read_only: bool = False,
             raise WarehouseExposed(str(exc)) from None
     con = _open(path, read_only, wait_s)
     try:
-        _make_private_with_wal(path)
+        make_database_private(path)
         yield con
     finally:
         try:
-            _make_private_with_wal(path)  # a .wal the unit of work left for the next one
+            make_database_private(path)  # a .wal the unit of work left for the next one
         finally:
             con.close()
 
@@ -67,12 +72,6 @@ def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     row = con.execute("select count(*) from information_schema.tables "
                       "where table_schema = ? and table_name = ?", [schema, table]).fetchone()
     return bool(row and row[0])
-
-
-def _make_private_with_wal(path: Path) -> None:
-    for file in (path, path.with_name(path.name + ".wal")):
-        if file.exists():
-            make_private(file)
 
 
 def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:

@@ -31,13 +31,16 @@ class Settings:
     def keys_dir(self) -> Path:
         return Path(os.environ.get("KETENBRUG_KEYS_DIR", self.home / "keys"))
 
+    # Read from the same variables as Dagster's hub resource, so `audit verify` checks
+    # the log the hub writes and `extract`/`status` look in the outbox it delivers to.
     @property
     def outbox_dir(self) -> Path:
-        return self.home / "outbox"
+        return Path(os.environ.get("KETENBRUG_OUTBOX", self.home / "outbox"))
 
     @property
     def disclosure_log(self) -> Path:
-        return self.home / "audit" / "disclosures.jsonl"
+        return Path(os.environ.get("KETENBRUG_DISCLOSURE_LOG",
+                                   self.home / "audit" / "disclosures.jsonl"))
 
     @property
     def dagster_home(self) -> Path:

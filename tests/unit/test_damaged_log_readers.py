@@ -25,7 +25,8 @@ BSN = "111222333"  # passes the eleven-test; synthetic
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch) -> Settings:
-    for name in ("KETENBRUG_WAREHOUSE", "KETENBRUG_VAULT", "KETENBRUG_KEYS_DIR"):
+    for name in ("KETENBRUG_WAREHOUSE", "KETENBRUG_VAULT", "KETENBRUG_KEYS_DIR",
+                 "KETENBRUG_OUTBOX", "KETENBRUG_DISCLOSURE_LOG"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KETENBRUG_HOME", str(tmp_path / "hub"))
     settings = Settings.from_env()

@@ -18,7 +18,8 @@ no entry for yet, which is consistent (the entry is a mark, not the proof). The 
 refuses (LogTampered) to sign a head while stored checkpoints and the log disagree, so
 its next run cannot launder a rewritten log.
 
-`checkpoint_log` is called at the end of each delivery step and of each run. Entries
+`checkpoint_log` is called at the end of each delivery step and of each run, and
+after each disclosure outside a run (profile reads, subject-access requests). Entries
 after the last checkpoint are covered only by recipients' witnesses (the head in their
 manifests). What an insider who holds the signing key can still do is in
 ARCHITECTURE.md ("Threat model of the disclosure log").
@@ -38,7 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ketenbrug.privacy.disclosure_log import GENESIS, LogContents, locked_log
 from ketenbrug.privacy.file_modes import PRIVATE_FILE_MODE, private_dir, require_private
-from ketenbrug.privacy.sealing import hub_key_id
+from ketenbrug.privacy.sealing import hub_key_id, load_or_create_signing_key
 
 CHECKPOINTS_SUFFIX = ".checkpoints"
 CHECKPOINT_EVENT = "checkpoint"
@@ -118,6 +119,18 @@ def checkpoint_log(log_path: Path, signing_key: Ed25519PrivateKey) -> Checkpoint
         log.append({"event": CHECKPOINT_EVENT, "checkpoint": asdict(checkpoint),
                     "signed_in": store.name})
     return checkpoint
+
+
+def checkpoint_hub_log(log_path: Path, keys_dir: Path) -> Checkpoint | None:
+    """Sign the head of the hub's log with the hub's key, once something was logged.
+
+    Called at the end of every run and after every disclosure made outside one (an
+    officer's profile read, a subject-access request): an insider who reads and then cuts
+    the log's tail would otherwise hide exactly the read they should answer for.
+    """
+    if not log_path.exists():
+        return None
+    return checkpoint_log(log_path, load_or_create_signing_key(keys_dir))
 
 
 def _is_mark_of(mark: dict, entry: dict) -> bool:

@@ -21,6 +21,7 @@ from ketenbrug.privacy import (
     is_valid_bsn,
     linkage_basis,
 )
+from ketenbrug.privacy.checkpoints import checkpoint_hub_log
 from ketenbrug.privacy.disclosure_log import read_log_contents
 from ketenbrug.privacy.subject_refs import subject_refs
 from ketenbrug.warehouse.schema import DOMAIN_PSEUDONYMS
@@ -59,6 +60,7 @@ def subject_report(bsn: str, settings: Settings) -> dict:
         "legal_basis": load_purposes()[PURPOSE].legal_basis, "persons": 1,
         "fields": sorted({f for _, f, _, _ in held}), "subject_refs": sorted(refs),
     })
+    checkpoint_hub_log(settings.disclosure_log, settings.keys_dir)
     return {
         "identity_held": [{"field": f, "source": s, "value": v} for _, f, s, v in held],
         "pseudonyms": sorted(every),

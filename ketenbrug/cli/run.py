@@ -73,19 +73,11 @@ def run_hub_job(holder: dict | None = None) -> RunOutcome:
 def _checkpoint_disclosure_log() -> None:
     """Sign the disclosure log's head at the end of every run, also one whose deliveries
     did not run (their steps checkpoint too): what the run logged can no longer be cut
-    unnoticed."""
-    import click
-
-    from ketenbrug.privacy.checkpoints import LogTampered, checkpoint_log
-    from ketenbrug.privacy.sealing import load_or_create_signing_key
+    unnoticed. A log that disagrees with its checkpoints is refused (LogTampered)."""
+    from ketenbrug.privacy.checkpoints import checkpoint_hub_log
 
     settings = Settings.from_env()
-    if settings.disclosure_log.exists():
-        try:
-            checkpoint_log(settings.disclosure_log,
-                           load_or_create_signing_key(settings.keys_dir))
-        except LogTampered as refused:
-            raise click.ClickException(str(refused)) from None
+    checkpoint_hub_log(settings.disclosure_log, settings.keys_dir)
 
 
 def fail_dead_runs(instance) -> list[str]:

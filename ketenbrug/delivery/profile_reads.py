@@ -6,6 +6,7 @@ from ketenbrug import warehouse
 from ketenbrug.config import Settings
 from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.privacy import KeyStore, PseudonymError, append_entry, key_version_of
+from ketenbrug.privacy.checkpoints import checkpoint_hub_log
 from ketenbrug.privacy.rotation import current_domain_pseudonym
 from ketenbrug.privacy.subject_refs import subject_refs
 from ketenbrug.warehouse.schema import DOMAIN_PSEUDONYMS
@@ -39,6 +40,7 @@ def read_profiles(settings: Settings, organisation: str, client_pseudonym: str |
                             "wijkteam.involvements", "care.episodes"],
         "subject_refs": subject_refs(KeyStore(settings.keys_dir), internal),
     })
+    checkpoint_hub_log(settings.disclosure_log, settings.keys_dir)
     return rows.to_dict("records")
 
 

@@ -22,6 +22,7 @@ from ketenbrug.connectors import DatasetManifest, all_datasets
 from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy import IdentityVault, KeyStore, append_entry, key_version_of
+from ketenbrug.privacy.checkpoints import checkpoint_hub_log
 from ketenbrug.warehouse.schema import DOMAIN_PSEUDONYMS, FORMER_DOMAIN_PSEUDONYMS, landing_table
 
 _PERIOD = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?")
@@ -74,6 +75,7 @@ def apply_retention(warehouse_path: Path, vault_path: Path, keys_dir: Path, outb
         "vault_persons_removed": result.vault_persons_removed,
         "packages_removed": result.packages_removed,
     })
+    checkpoint_hub_log(log_path, keys_dir)  # what was removed, and when, stays on record
     return result
 
 

@@ -126,7 +126,7 @@ def test_subject_access_finds_the_person_and_every_disclosure_and_nobody_else(de
     assert recipients == {f"municipality:{code}"}
     others = [p["bsn"] for p in world.persons if p["bsn"] != person["bsn"]]
     assert not any(bsn in done.stdout for bsn in others)
-    assert read_log(home / "audit" / "disclosures.jsonl")[-1]["event"] == "subject_access"
+    assert _last_disclosure(home)["event"] == "subject_access"
 
 
 def test_a_profile_read_shows_only_own_clients_and_is_logged(demo_home):
@@ -135,9 +135,12 @@ def test_a_profile_read_shows_only_own_clients_and_is_logged(demo_home):
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert rows and {r["organisation"] for r in rows} == {"SVG"}
-    entry = read_log(home / "audit" / "disclosures.jsonl")[-1]
+    entry = _last_disclosure(home)
     assert (entry["event"], entry["recipient"], entry["persons"]) == (
         "profile_read", "probation_organisation:SVG", len(rows))
+    # signed at once: the read cannot be cut from the log before the next run
+    verified = cli(home, "audit", "verify")
+    assert verified.returncode == 0 and "not yet checkpointed: 0 entries" in verified.stdout
 
 
 def test_after_a_key_rotation_an_officer_still_finds_a_client_by_the_old_pseudonym(
@@ -183,7 +186,7 @@ def test_retention_removes_exactly_what_is_due(demo_home, tmp_path):
         left = {k for (k,) in con.execute("select _record_key from landing.dji__detentions")
                 .fetchall()}
     assert due and not (left & due) and kept <= left
-    entry = read_log(copy / "audit" / "disclosures.jsonl")[-1]
+    entry = _last_disclosure(copy)
     assert entry["event"] == "retention"
     assert entry["records_removed"]["dji.detentions"] >= len(due)
     assert entry["packages_removed"] == len(list((home / "outbox").glob("*/*.kbpkg")))
@@ -196,7 +199,7 @@ def test_retention_keeps_the_books_and_the_next_run_passes(demo_home, tmp_path):
     as_of = (date.today() + timedelta(days=300)).isoformat()
     planned = cli(copy, "retention", "plan", "--as-of", as_of)
     assert planned.returncode == 0, planned.stderr
-    assert read_log(copy / "audit" / "disclosures.jsonl")[-1]["event"] != "retention"
+    assert _last_disclosure(copy)["event"] != "retention"
     applied = cli(copy, "retention", "apply", "--as-of", as_of)
     assert applied.returncode == 0, applied.stderr
     counts = dict(re.findall(r"^\s+(\w+\.\w+)\s+(\d+) record\(s\)", planned.stdout, re.M))
@@ -214,3 +217,9 @@ def test_retention_keeps_the_books_and_the_next_run_passes(demo_home, tmp_path):
     rerun = cli(copy, "demo", "--clients", str(CLIENTS), "--seed", str(SEED))
     assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
     assert "failed checks: none" in rerun.stdout
+
+
+def _last_disclosure(home):
+    """The newest entry that is not the mark of a signed checkpoint."""
+    return [e for e in read_log(home / "audit" / "disclosures.jsonl")
+            if e["event"] != "checkpoint"][-1]

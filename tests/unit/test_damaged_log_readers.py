@@ -55,8 +55,10 @@ def test_an_officers_read_goes_on_and_is_logged_after_a_damaged_line(settings):
     _damage_between(settings, {"event": "x"}, {"event": "y"})
     rows = read_profiles(settings, "RN")
     assert [r["client_pseudonym"] for r in rows] == ["v1-rn"]
-    last = read_log(settings.disclosure_log)[-1]
-    assert (last["event"], last["seq"], last["persons"]) == ("profile_read", 3, 1)
+    read, mark = read_log(settings.disclosure_log)[-2:]
+    assert (read["event"], read["seq"], read["persons"]) == ("profile_read", 3, 1)
+    # and signed at once: the read cannot be cut from the log unnoticed
+    assert (mark["event"], mark["checkpoint"]["seq"]) == ("checkpoint", 3)
 
 
 def test_subject_access_answers_and_warns_that_damaged_lines_may_hide_disclosures(settings):
@@ -72,4 +74,6 @@ def test_subject_access_answers_and_warns_that_damaged_lines_may_hide_disclosure
     assert "lines 2 are damaged; the disclosures listed may be incomplete" in result.stderr
     assert '"recipient": "municipality:GM0363"' in result.stdout  # the whole one is found
     assert BSN not in result.stderr
-    assert read_log(settings.disclosure_log)[-1]["event"] == "subject_access"
+    request, mark = read_log(settings.disclosure_log)[-2:]
+    assert request["event"] == "subject_access"
+    assert (mark["event"], mark["checkpoint"]["hash"]) == ("checkpoint", request["hash"])

@@ -57,9 +57,10 @@ IDENTIFIER_RULES = ("bsn", "known_bsn", "email", "iban")
 # after one search.
 _SIGNAL = re.compile(r"[0-9@]")
 _DIGIT = re.compile(r"[0-9]")
+# Not the digits of a decimal fraction ("elapsed": 0.123456782 in a dbt log).
 _NINE = re.compile(
-    r"(?<![0-9A-Za-z])(?:[0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3}"
-    r"|[0-9]{3}([ .-])[0-9]{3}\1[0-9]{3})(?![0-9A-Za-z])")
+    r"(?<![0-9A-Za-z])(?<![0-9][.,])(?:[0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3}"
+    r"|[0-9]{3}([ .-])[0-9]{3}\1[0-9]{3})(?![0-9A-Za-z])(?![.,][0-9])")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 
 _PC = r"[1-9][0-9]{3} ?[A-Z]{2}"

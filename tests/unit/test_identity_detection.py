@@ -75,6 +75,7 @@ def test_each_detector_finds_its_identity(rule, text):
     "0612345", "0800-1234", "12345678901", "Nazorg ex-gedetineerden Utrecht",
     "NL91ABNA0417164301",  # check digits wrong
     "GM0344", "2026-Q1", "",
+    '"elapsed": 0.123456782', "0,123456782", "123456782.5",  # decimal fractions
 ])
 def test_look_alikes_are_not_identities(text):
     assert find_identities(text, mailbox_roles=ROLES) == []

@@ -76,6 +76,7 @@ def test_each_detector_finds_its_identity(rule, text):
     "NL91ABNA0417164301",  # check digits wrong
     "GM0344", "2026-Q1", "",
     '"elapsed": 0.123456782', "0,123456782", "123456782.5",  # decimal fractions
+    "v1-de89370400440532013000a7f3",  # a valid IBAN's characters inside a longer token
 ])
 def test_look_alikes_are_not_identities(text):
     assert find_identities(text, mailbox_roles=ROLES) == []
@@ -128,6 +129,7 @@ def test_nine_digit_tokens_lose_their_separators():
     ("NL91ABNA0417164300", True), ("GB82WEST12345698765432", True),
     ("NL91ABNA041716430", False),  # one short of the Dutch length
     ("NL91ABNA0417164300X", False), ("XX00", False), ("NL91ABNA04171643٠٠", False),
+    ("FC77CA12DBD0A19488203A17483E1802", False),  # passes mod-97; no country FC (a pseudonym)
 ])
 def test_iban_check(iban, valid):
     assert is_valid_iban(iban) is valid

@@ -26,6 +26,16 @@ if settings is not None:
                           or ("ci" if os.environ.get("CI") else "dev"))
 
 
+@pytest.fixture(autouse=True)
+def _keep_umask():
+    """`ketenbrug`'s entry point sets an owner-only umask for its whole process; a test
+    that runs it in-process (CliRunner) gives the tests after it their umask back."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)
+
+
 @pytest.fixture
 def keyring(tmp_path):
     return load_or_create_keyring(tmp_path / "keys")

@@ -14,14 +14,6 @@ from ketenbrug.privacy import IdentityRecord, IdentityVault, KeyMismatch, KeySto
 from ketenbrug.privacy.vault import key_check_problems
 
 
-@pytest.fixture(autouse=True)
-def _keep_umask():
-    umask = os.umask(0o022)
-    os.umask(umask)
-    yield
-    os.umask(umask)
-
-
 def _replace_key(keys_dir, version=1):
     path = keys_dir / f"master-v{version}.key"
     path.unlink()

@@ -21,15 +21,6 @@ from ketenbrug.privacy.sealing import (
 from tests.unit import package_attacks as attack
 
 
-@pytest.fixture(autouse=True)
-def _keep_umask():
-    """The CLI sets an owner-only umask for its process; give the other tests theirs back."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    yield
-    os.umask(umask)
-
-
 def _opened(blob):
     return open_package(blob, recipient_id="GM0363", recipient_key=attack.GM0363,
                         hub_key=attack.HUB.public_key())

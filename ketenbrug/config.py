@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ketenbrug.databases import PostgresTarget, Target
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -41,6 +43,34 @@ class Settings:
     def disclosure_log(self) -> Path:
         return Path(os.environ.get("KETENBRUG_DISCLOSURE_LOG",
                                    self.home / "audit" / "disclosures.jsonl"))
+
+    @property
+    def profile(self) -> str:
+        return os.environ.get("KETENBRUG_PROFILE", "embedded")
+
+    @property
+    def warehouse(self) -> Target:
+        """The warehouse: a DuckDB file (embedded) or a PostgreSQL database (postgres)."""
+        if self.profile != "postgres":
+            return self.warehouse_path
+        return PostgresTarget(
+            host=os.environ.get("KETENBRUG_PG_HOST", "127.0.0.1"),
+            port=int(os.environ.get("KETENBRUG_PG_PORT", "5432")),
+            dbname=os.environ.get("KETENBRUG_PG_DBNAME", "ketenbrug"),
+            user=os.environ.get("KETENBRUG_PG_USER", "ketenbrug"),
+            password=os.environ.get("KETENBRUG_PG_PASSWORD", ""))
+
+    @property
+    def vault(self) -> Target:
+        """The identity vault: its own DuckDB file, or its own PostgreSQL database and role."""
+        if self.profile != "postgres":
+            return self.vault_path
+        return PostgresTarget(
+            host=os.environ.get("KETENBRUG_PG_HOST", "127.0.0.1"),
+            port=int(os.environ.get("KETENBRUG_PG_PORT", "5432")),
+            dbname=os.environ.get("KETENBRUG_VAULT_PG_DBNAME", "ketenbrug_vault"),
+            user=os.environ.get("KETENBRUG_VAULT_PG_USER", "ketenbrug_vault"),
+            password=os.environ.get("KETENBRUG_VAULT_PG_PASSWORD", ""))
 
     @property
     def dagster_home(self) -> Path:

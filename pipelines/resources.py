@@ -12,6 +12,7 @@ from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from ketenbrug import run_lock
 from ketenbrug.config import source_env
 from ketenbrug.connectors import CONNECTORS, SOURCES, HttpSettings, SourceConnector
+from ketenbrug.databases import PostgresTarget, Target
 from ketenbrug.privacy import IdentityVault, KeyRing, KeyStore
 
 
@@ -27,6 +28,13 @@ class HubStorage(ConfigurableResource):
     # The hub's home: a run launched from the UI or a schedule holds its run lock, as
     # `ketenbrug demo` does (ketenbrug/run_lock.py). Empty: no lock (tests' own homes).
     home: str = ""
+    # The production profile: postgresql://user@host:port/dbname of the warehouse and of
+    # the vault (its own database and role); empty: the DuckDB files above. Passwords
+    # come from the environment (EnvVar), never from run config.
+    warehouse_url: str = ""
+    warehouse_password: str = ""
+    vault_url: str = ""
+    vault_password: str = ""
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[HubStorage]:
@@ -45,6 +53,16 @@ class HubStorage(ConfigurableResource):
             return
         with run_lock.hold(Path(self.home), what="Dagster run", run_id=run_id):
             yield self
+
+    def warehouse_target(self) -> Target:
+        if self.warehouse_url:
+            return PostgresTarget.from_url(self.warehouse_url, self.warehouse_password)
+        return Path(self.warehouse_path)
+
+    def vault_target(self) -> Target:
+        if self.vault_url:
+            return PostgresTarget.from_url(self.vault_url, self.vault_password)
+        return Path(self.vault_path)
 
     def key_store(self) -> KeyStore:
         return KeyStore(Path(self.keys_dir))

@@ -111,7 +111,7 @@ def open_postgres(target: PostgresTarget, *, read_only: bool = False
     work reads the same snapshot. Writing: autocommit, with `begin`/`commit` where a unit
     of work must be all or nothing, as on DuckDB.
     """
-    import psycopg2
+    import psycopg2  # type: ignore[import-untyped]
 
     try:
         raw = psycopg2.connect(**target.connect_kwargs())
@@ -148,7 +148,7 @@ class PostgresConnection:
         return self
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> PostgresConnection:
-        from psycopg2.extras import execute_batch
+        from psycopg2.extras import execute_batch  # type: ignore[import-untyped]
 
         if rows:
             statement, _ = bind(sql, rows[0])

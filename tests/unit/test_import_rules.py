@@ -22,7 +22,7 @@ BELOW_SERVICES = {"connectors", "contracts", "privacy", "warehouse", *BASE}
 SERVICES = {"stewardship", "delivery", "audit"}
 # room -> the rooms of ours it may import
 ALLOWED = {
-    "config": {"databases"},
+    "config": {"databases", "connectors"},
     "databases": set(),
     "project_files": set(),
     "failpoints": set(),

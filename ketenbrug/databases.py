@@ -21,6 +21,7 @@ can neither block the run's writers nor be blocked by them.
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -100,6 +101,75 @@ def dialect(con: Any) -> str:
 def binary_type(con: Any) -> str:
     """The column type for raw bytes: DuckDB's `blob`, PostgreSQL's `bytea`."""
     return "bytea" if dialect(con) == POSTGRES else "blob"
+
+
+def text_as_date(con: Any, expression: str) -> str:
+    """SQL for the text `expression` as a date, NULL where it is not one.
+
+    DuckDB: `try_cast`. PostgreSQL 15 has no cast that fails softly and a failed cast
+    aborts the transaction, so only what DuckDB takes as well is cast: `YYYY-M-D` (month
+    and day with or without a leading zero) of a year from 1, with a day its month has (a
+    CASE tests in order, so the cast never sees anything else). `expression` is SQL the
+    caller built from checked identifiers, never a value.
+    """
+    if dialect(con) != POSTGRES:
+        return f"try_cast({expression} as date)"
+    shape = "^[0-9]{4}-(0?[1-9]|1[0-2])-(0?[1-9]|[12][0-9]|3[01])$"
+    part = f"split_part({expression}, '-', {{}})::int".format
+    return (f"case when ({expression}) !~ '{shape}' then null "
+            f"when {part(1)} = 0 then null "  # no year 0 in PostgreSQL
+            f"when {part(3)} <= extract(day from make_date({part(1)}, {part(2)}, 1) "
+            f"+ interval '1 month' - interval '1 day') then ({expression})::date end")
+
+
+def fetch_rows(con: Any, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None
+               ) -> tuple[list[str], list[dict[str, Any]]]:
+    """The column names and rows of a query, each row a dict of plain Python values.
+
+    The same on both engines (date, datetime, int, Decimal, None), unlike `df()`: DuckDB's
+    frame turns a date into a pandas Timestamp and a missing number into NaN (an int column
+    into floats), PostgreSQL's keeps dates and None, so a reader's answer would depend on
+    the engine. The names come even when there are no rows.
+    """
+    con.execute(sql, parameters)
+    description = con._cursor.description if dialect(con) == POSTGRES else con.description
+    columns = [d[0] for d in description or ()]
+    return columns, [dict(zip(columns, row, strict=True)) for row in con.fetchall()]
+
+
+# dbt's postgres target builds the marts in this schema (dbt_project/profiles.yml).
+MARTS_SCHEMA_ENV, MARTS_SCHEMA_DEFAULT = "KETENBRUG_PG_SCHEMA", "ketenbrug"
+
+
+def marts_schema(con_or_target: Any) -> str:
+    """The schema dbt builds the marts in: DuckDB's `main`, or on PostgreSQL the postgres
+    target's schema (KETENBRUG_PG_SCHEMA, default `ketenbrug`), as profiles.yml says.
+
+    Takes a connection or a Target, so a reader names `<schema>.warm_handover` the same
+    way whether it holds one or the other.
+    """
+    if dialect(con_or_target) == POSTGRES or is_postgres(con_or_target):
+        return _plain(os.environ.get(MARTS_SCHEMA_ENV) or MARTS_SCHEMA_DEFAULT)
+    return "main"
+
+
+@contextmanager
+def open_database(target: Target, *, read_only: bool = False) -> Iterator[Any]:
+    """A connection to `target` for one unit of work, closed afterwards: DuckDB's own
+    connection to the file, or `open_postgres`. For the rooms below the warehouse
+    (privacy), which may not use `warehouse.connect`; the warehouse room adds its file
+    modes and lock wait on top."""
+    if isinstance(target, PostgresTarget):
+        with open_postgres(target, read_only=read_only) as pg:
+            yield pg
+        return
+    import duckdb
+
+    duck = duckdb.connect(str(target), read_only=read_only)
+    try:
+        yield duck
+    finally:
+        duck.close()
 
 
 @contextmanager

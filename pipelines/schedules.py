@@ -32,13 +32,17 @@ PULL_SCHEDULES = {
     "care": "0 3 * * *",
     "municipal_orders": "0 4 * * *",
 }
+SOURCE_TAG = "ketenbrug/source"
 HUB_SCHEDULE = "0 6 * * *"  # everything, marts and delivery included, before office hours
 
 
 def ingest_job(source: str):
     """The job that pulls and checks every dataset of `source`."""
     keys = [landing_key(m) for m in all_datasets() if m.source == source]
+    # The run queue starts one run per value of this tag at a time (dagster.yaml): one
+    # pull per source, several sources in parallel.
     return define_asset_job(f"ingest_{source}", selection=AssetSelection.assets(*keys),
+                            tags={SOURCE_TAG: source},
                             description=f"Pull {source}, land it and check its contracts.")
 
 

@@ -82,8 +82,7 @@ def _refuse_unfinished_rotation(settings: Settings) -> None:
 
     if not settings.keys_dir.exists():
         return
-    state = linkage_state(KeyStore(settings.keys_dir), settings.vault_path,
-                          settings.warehouse_path)
+    state = linkage_state(KeyStore(settings.keys_dir), settings.vault, settings.warehouse)
     try:
         state.require_consistent("a hub run")
     except LinkageInconsistent as refused:

@@ -16,7 +16,7 @@ def instance_config(settings: Settings) -> dict[str, Any]:
     """dagster.yaml for the settings' profile: the project's template, plus PostgreSQL
     storage and the run queue's size on the production profile."""
     config = yaml.safe_load(DAGSTER_INSTANCE_TEMPLATE.read_text())
-    config["run_queue"]["max_concurrent_runs"] = settings.max_concurrent_runs
+    config["concurrency"]["runs"]["max_concurrent_runs"] = settings.max_concurrent_runs
     storage = settings.dagster_storage
     if storage is not None:
         password: Any = ({"env": BY_NAME["pg_password"].env}

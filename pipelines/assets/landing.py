@@ -8,7 +8,6 @@ the batch ledger; staging models read passed batches only.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from dagster import (
     AssetKey,
@@ -51,7 +50,7 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
     def _land(context) -> MaterializeResult:
         hub: HubStorage = context.resources.hub
         connector = getattr(context.resources, f"source_{manifest.source}").connector()
-        db = Path(hub.warehouse_path)
+        db = hub.warehouse_target()  # a DuckDB file, or the production PostgreSQL
         started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with warehouse.connect(db) as con:
             warehouse.ensure_landing(con, manifest)

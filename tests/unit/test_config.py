@@ -164,5 +164,5 @@ def test_dagster_resources_are_built_from_the_settings_with_secrets_as_env_vars(
     storage = instance_config(settings)["storage"]["postgres"]["postgres_db"]
     assert storage["db_name"] == "ketenbrug_dagster"
     assert storage["password"] == {"env": "KETENBRUG_PG_PASSWORD"}
-    assert instance_config(settings)["run_queue"]["max_concurrent_runs"] == 4
+    assert instance_config(settings)["concurrency"]["runs"]["max_concurrent_runs"] == 4
     assert "storage" not in instance_config(Settings.for_home(tmp_path))

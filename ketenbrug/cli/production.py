@@ -27,7 +27,7 @@ def run() -> None:
 
     Exit 0: success; 1: a step or check failed; 3: another run holds the hub.
     """
-    from ketenbrug.cli.hub import _print_outputs, _print_status
+    from ketenbrug.cli.hub import report_outcome
     from ketenbrug.cli.run import prepare_environment, run_hub_job
 
     settings = Settings.load()
@@ -44,17 +44,7 @@ def run() -> None:
         click.echo(f"{busy}; this run is not started (wait for it, or see `ketenbrug status`)",
                    err=True)
         sys.exit(3)
-    click.echo(f"dagster run {outcome.run_id}: {'success' if outcome.success else 'FAILED'} "
-               f"in {time.perf_counter() - started:.1f} s")
-    _print_status(settings)
-    _print_outputs(settings)
-    if not outcome.success:
-        click.echo(f"failed steps: {', '.join(outcome.failed_steps)}", err=True)
-        sys.exit(1)
-    if outcome.failed_checks:
-        click.echo(f"failed checks: {', '.join(outcome.failed_checks)}: the other datasets "
-                   "went on; see `ketenbrug quarantine list`", err=True)
-        sys.exit(1)
+    report_outcome(settings, outcome, started)
 
 
 def serve_command(process: str, settings: Settings, host: str, port: int) -> list[str]:

@@ -17,6 +17,7 @@ from ketenbrug.config import BY_NAME, Settings, source_env
 from ketenbrug.connectors import CONNECTORS, SOURCES, HttpSettings, SourceConnector
 from ketenbrug.databases import PostgresTarget, Target
 from ketenbrug.privacy import IdentityVault, KeyRing, KeyStore
+from ketenbrug.project_files import dbt_run_target
 
 
 class HubStorage(ConfigurableResource):
@@ -82,6 +83,10 @@ class HubStorage(ConfigurableResource):
         if self.warehouse_url:
             raise ValueError("a hub on PostgreSQL needs its home folder (HubStorage.home)")
         return Path(self.warehouse_path).parent
+
+    def dbt_target_dir(self) -> Path:
+        """Where this hub's dbt build writes its manifest and compiled SQL."""
+        return dbt_run_target(self.warehouse_target(), self.home)
 
     def acts_as_of(self) -> str:
         return self.as_of_date or date.today().isoformat()

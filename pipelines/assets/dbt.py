@@ -13,7 +13,7 @@ from ketenbrug.failpoints import failpoint
 from ketenbrug.pipelines.dbt_profile import dbt_profile_args
 from ketenbrug.pipelines.dbt_project import KETENBRUG_DBT
 from ketenbrug.pipelines.resources import HubStorage
-from ketenbrug.project_files import dbt_run_target, ensure_dbt_manifest
+from ketenbrug.project_files import ensure_dbt_manifest
 
 
 class KetenbrugTranslator(DagsterDbtTranslator):
@@ -52,7 +52,7 @@ def dbt_vars(hub: HubStorage | None = None) -> dict[str, str]:
             dagster_dbt_translator=KetenbrugTranslator())
 def ketenbrug_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, hub: HubStorage):
     """Build (run + test) every selected dbt model against the hub's warehouse."""
-    target = dbt_run_target(hub.warehouse_path)
+    target = hub.dbt_target_dir()
     events = dbt.cli(["build", "--vars", json.dumps(dbt_vars(hub)), *dbt_profile_args(hub)],
                      context=context, target_path=target).stream()
     for count, event in enumerate(events, start=1):

@@ -36,6 +36,9 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
     @asset(
         key=landing_key(manifest), group_name=manifest.source, kinds={"duckdb", "python"},
         required_resource_keys={"hub", f"source_{manifest.source}"},
+        # One pull at a time per source system (dagster.yaml: every pool holds one step),
+        # several sources in parallel under the multiprocess or Celery executor.
+        pool=f"source_{manifest.source}",
         description=(f"{manifest.name} pulled from {manifest.source} (permitted fields only), "
                      "identities split into the vault, landed as one batch."),
         metadata={

@@ -57,12 +57,17 @@ def _worker_pid() -> int:
     return os.getpid()
 
 
-@op
+# The steps go to a queue of their own (an op tag, which dagster-celery reads per step),
+# so no other worker on this broker takes them.
+QUEUE = "ketenbrug-test"
+
+
+@op(tags={"dagster-celery/queue": QUEUE})
 def step_pid() -> int:
     return _worker_pid()
 
 
-@op
+@op(tags={"dagster-celery/queue": QUEUE})
 def after(pid: int) -> int:
     return pid
 
@@ -95,18 +100,16 @@ def test_the_celery_executor_runs_the_steps_on_a_worker_over_rabbitmq(tmp_path):
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(ROOT),
            "DAGSTER_CELERY_BROKER_HOST": "127.0.0.1"}
-    queue = f"kb-test-{os.getpid()}"
     worker = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster-celery"), "worker", "start",
-         "-A", "dagster_celery.app", "-q", queue, "--", "--concurrency", "1"],
+         "-A", "dagster_celery.app", "-q", QUEUE, "--", "--concurrency", "1"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     try:
         os.environ["DAGSTER_HOME"] = str(home)  # restored by monkeypatch-free cleanup below
         with DagsterInstance.get() as instance:
             result = execute_job(reconstructable(two_steps), instance=instance,
-                                 run_config={"execution": {"config": {}}},
-                                 tags={"dagster-celery/queue": queue})
+                                 run_config={"execution": {"config": {}}})
             assert result.success
             worker_pid = result.output_for_node("after")
         assert worker_pid != os.getpid()  # the step ran in the worker, not here

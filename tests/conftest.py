@@ -44,13 +44,3 @@ def keyring(tmp_path):
 @pytest.fixture
 def vault(tmp_path, keyring):
     return IdentityVault(tmp_path / "vault.duckdb", KeyStore(tmp_path / "keys"))
-
-
-@pytest.fixture
-def pg_database():
-    """A throw-away PostgreSQL database (tests/postgres.py); skips without a server,
-    fails under CI=true."""
-    from tests.postgres import scratch_database
-
-    with scratch_database() as target:
-        yield target

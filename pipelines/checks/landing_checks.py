@@ -12,6 +12,7 @@ not reconcile means records may be lost, and nothing downstream should act on it
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSpec, multi_asset_check
 
@@ -37,7 +38,7 @@ def build_landing_checks(manifest: DatasetManifest) -> AssetChecksDefinition:
         ],
     )
     def _checks(context) -> Iterator[AssetCheckResult]:
-        db = context.resources.hub.warehouse_target()
+        db = Path(context.resources.hub.warehouse_path)
         yield contract.contract_result(manifest, db, context.log.error)
         yield accounting.accounting_result(manifest, db)
 

@@ -28,7 +28,7 @@ MARTS = {"client_profiles", "client_orders", "warm_handover", "volume_monitor",
 
 
 def _run_hub(home: Path, server):
-    os.environ.update(Settings.for_home(home).export())
+    os.environ.update(Settings(home=home).export())
     for slug, url in server.base_urls.items():
         url_var, credential_var = source_env(slug)
         os.environ[url_var] = url

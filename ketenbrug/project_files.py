@@ -18,15 +18,29 @@ REFERENCE_DIR = (PACKAGE_DIR / "reference").resolve()
 DAGSTER_INSTANCE_TEMPLATE = (PACKAGE_DIR / "dagster.yaml").resolve()
 
 
-def dbt_run_target(warehouse_path: Path | str) -> Path:
-    """Where a hub run's `dbt build` writes its manifest and compiled SQL: beside the
-    warehouse it built, so audits read the SQL that actually ran on that warehouse."""
-    return Path(warehouse_path).parent / "dbt_target"
+DBT_RUN_TARGET = "dbt_target"
 
 
-def dbt_run_manifest(warehouse_path: Path | str) -> Path:
+def dbt_run_target(warehouse: object, home: Path | str | None = None) -> Path:
+    """Where a hub run's `dbt build` writes its manifest and compiled SQL, so audits read
+    the SQL that actually ran on that warehouse.
+
+    `warehouse` is the hub's warehouse Target: a DuckDB file (a path) keeps its dbt target
+    beside it, as always; a warehouse that is no file (a PostgreSQL database) keeps it in
+    the hub's `home`, which must then be given (this module imports none of the hub's
+    rooms, so a Target is told apart by being a path or not).
+    """
+    if isinstance(warehouse, str | os.PathLike):
+        return Path(warehouse).parent / DBT_RUN_TARGET
+    if home is None or str(home) == "":
+        raise ValueError(f"the warehouse {warehouse} is no file: give the hub's home "
+                         "for dbt's target folder")
+    return Path(home) / DBT_RUN_TARGET
+
+
+def dbt_run_manifest(warehouse: object, home: Path | str | None = None) -> Path:
     """The manifest of the last build on this warehouse, else the parsed project's."""
-    ran = dbt_run_target(warehouse_path) / "manifest.json"
+    ran = dbt_run_target(warehouse, home) / "manifest.json"
     return ran if ran.exists() else DBT_MANIFEST
 
 

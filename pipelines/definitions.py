@@ -1,16 +1,27 @@
 """The Ketenbrug code location: every stage's definitions, and the policy that holds for all.
 
-Steps run in one process: DuckDB allows one writer per file (../shared/STACK.md).
+Built from the hub's settings (ketenbrug/config.py), read once when the code location
+loads: a wrong or missing value stops the load with one message naming every one. The
+profile chooses the resources and the executor, the way Dagster's example projects choose
+per deployment: embedded runs its steps in one process (DuckDB allows one writer per file,
+../shared/STACK.md); the production profile on PostgreSQL runs them in parallel, in
+processes (multiprocess) or on Celery workers (celery).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from typing import Any
 
-from dagster import Definitions, define_asset_job, in_process_executor
-from dagster_dbt import DbtCliResource
+from dagster import (
+    Definitions,
+    ExecutorDefinition,
+    JobDefinition,
+    define_asset_job,
+    in_process_executor,
+    multiprocess_executor,
+)
 
+from ketenbrug.config import Settings
 from ketenbrug.pipelines.assets.billing_delivery import billing_statements_delivery
 from ketenbrug.pipelines.assets.dbt import ketenbrug_dbt_models
 from ketenbrug.pipelines.assets.handover_delivery import warm_handover_packages
@@ -19,27 +30,46 @@ from ketenbrug.pipelines.assets.pseudonym_domains import domain_pseudonyms
 from ketenbrug.pipelines.checks.landing_checks import LANDING_CHECKS
 from ketenbrug.pipelines.checks.lineage_separation import build_lineage_separation
 from ketenbrug.pipelines.checks.purpose_lineage import purpose_lineage
-from ketenbrug.pipelines.dbt_project import KETENBRUG_DBT
-from ketenbrug.pipelines.resources import hub_storage, source_resources
+from ketenbrug.pipelines.resources import resources_for
 from ketenbrug.pipelines.schedules import INGEST_JOBS, SCHEDULES, dji_changes
 
-# The funding-separation guard reads this code location's whole graph when it runs.
-lineage_separation = build_lineage_separation(lambda: defs.resolve_asset_graph())
 HUB_JOB = define_asset_job("hub", selection="*", description="Pull, check, model and deliver.")
 
-defs: Definitions = Definitions(
-    assets=[*LANDING_ASSETS, domain_pseudonyms, ketenbrug_dbt_models, warm_handover_packages,
-            billing_statements_delivery],
-    asset_checks=[*LANDING_CHECKS, lineage_separation, purpose_lineage],
-    jobs=[HUB_JOB, *INGEST_JOBS.values()],
-    schedules=SCHEDULES,
-    sensors=[dji_changes],
-    resources={
-        "hub": hub_storage(),
-        # dbt from this interpreter's environment, whether or not the venv is on PATH.
-        "dbt": DbtCliResource(project_dir=KETENBRUG_DBT,
-                              dbt_executable=str(Path(sys.executable).parent / "dbt")),
-        **source_resources(),
-    },
-    executor=in_process_executor,
-)
+
+def executor_for(settings: Settings) -> ExecutorDefinition:
+    if settings.executor == "multiprocess":
+        return multiprocess_executor
+    if settings.executor == "celery":
+        from dagster_celery import celery_executor
+
+        return celery_executor.configured({"broker": settings.celery_broker},
+                                          name="celery")
+    return in_process_executor
+
+
+def build_definitions(settings: Settings) -> Definitions:
+    """The code location of one deployment."""
+    built: dict[str, Any] = {}
+    # The funding-separation guard reads this code location's whole graph when it runs.
+    lineage_separation = build_lineage_separation(lambda: built["defs"].resolve_asset_graph())
+    built["defs"] = Definitions(
+        assets=[*LANDING_ASSETS, domain_pseudonyms, ketenbrug_dbt_models,
+                warm_handover_packages, billing_statements_delivery],
+        asset_checks=[*LANDING_CHECKS, lineage_separation, purpose_lineage],
+        jobs=[HUB_JOB, *INGEST_JOBS.values()],
+        schedules=SCHEDULES,
+        sensors=[dji_changes],
+        resources=resources_for(settings),
+        executor=executor_for(settings),
+    )
+    return built["defs"]
+
+
+def hub_job() -> JobDefinition:
+    """The `hub` job of this process's deployment. Reconstructable (module level): the
+    multiprocess and Celery executors rebuild it in each step's process from the same
+    settings, which `ketenbrug run` exported before starting it."""
+    return build_definitions(Settings.load()).resolve_job_def("hub")
+
+
+defs: Definitions = build_definitions(Settings.load())

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 
 from ketenbrug import run_lock
-from ketenbrug.config import source_env
+from ketenbrug.config import BY_NAME, Settings, source_env
 from ketenbrug.connectors import CONNECTORS, SOURCES, HttpSettings, SourceConnector
+from ketenbrug.databases import PostgresTarget, Target
 from ketenbrug.privacy import IdentityVault, KeyRing, KeyStore
+from ketenbrug.project_files import dbt_run_target
 
 
 class HubStorage(ConfigurableResource):
@@ -27,6 +32,18 @@ class HubStorage(ConfigurableResource):
     # The hub's home: a run launched from the UI or a schedule holds its run lock, as
     # `ketenbrug demo` does (ketenbrug/run_lock.py). Empty: no lock (tests' own homes).
     home: str = ""
+    # The production profile: postgresql://user@host:port/dbname of the warehouse and of
+    # the vault (its own database and role); empty: the DuckDB files above. Passwords
+    # come from the environment (EnvVar), never from run config.
+    warehouse_url: str = ""
+    warehouse_password: str = ""
+    vault_url: str = ""
+    vault_password: str = ""
+    dbt_schema: str = "ketenbrug"  # postgres: the schema dbt builds the models in
+    as_of_date: str = ""  # the date the hub acts as of; empty: today
+    # A deployment's hub (resources_for) refuses to start a run while any source system's
+    # URL or credential is missing, naming every one (tests' own hubs pull what they serve).
+    require_sources: bool = False
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[HubStorage]:
@@ -39,12 +56,40 @@ class HubStorage(ConfigurableResource):
         # `dagster dev` directly rather than by the `ketenbrug` command, which sets it too.
         os.umask(0o077)
         run_id = getattr(context, "run_id", None)
+        if run_id and self.require_sources:
+            Settings.load().require_sources()
         if (not self.home or not run_id
                 or os.environ.get(run_lock.HELD_BY_ENV) == str(os.getpid())):
             yield self
             return
         with run_lock.hold(Path(self.home), what="Dagster run", run_id=run_id):
             yield self
+
+    def warehouse_target(self) -> Target:
+        if self.warehouse_url:
+            return PostgresTarget.from_url(self.warehouse_url, self.warehouse_password)
+        return Path(self.warehouse_path)
+
+    def vault_target(self) -> Target:
+        if self.vault_url:
+            return PostgresTarget.from_url(self.vault_url, self.vault_password)
+        return Path(self.vault_path)
+
+    def files_dir(self) -> Path:
+        """The hub's own folder (dbt's profile and artefacts live there): its home, or for a
+        test's hub without one, the folder of its DuckDB warehouse."""
+        if self.home:
+            return Path(self.home)
+        if self.warehouse_url:
+            raise ValueError("a hub on PostgreSQL needs its home folder (HubStorage.home)")
+        return Path(self.warehouse_path).parent
+
+    def dbt_target_dir(self) -> Path:
+        """Where this hub's dbt build writes its manifest and compiled SQL."""
+        return dbt_run_target(self.warehouse_target(), self.home)
+
+    def acts_as_of(self) -> str:
+        return self.as_of_date or date.today().isoformat()
 
     def key_store(self) -> KeyStore:
         return KeyStore(Path(self.keys_dir))
@@ -77,21 +122,53 @@ class SourceSystem(ConfigurableResource):
             read_timeout_s=self.read_timeout_s))
 
 
-def source_resources() -> dict[str, SourceSystem]:
-    """One resource per source, keyed `source_<slug>`, from KETENBRUG_<SLUG>_URL/_CREDENTIAL."""
+def resources_for(settings: Settings) -> dict[str, Any]:
+    """The resources of one deployment, built from its settings (the way Dagster's example
+    projects choose resources per deployment): the hub's storage, dbt on the profile's
+    warehouse, and one resource per source system. Secrets stay environment variables
+    (EnvVar), so they never appear in run config or in the UI."""
+    from dagster_dbt import DbtCliResource
+
+    from ketenbrug.pipelines.dbt_project import KETENBRUG_DBT
+
+    return {
+        "hub": hub_storage(settings),
+        # dbt from this interpreter's environment, whether or not the venv is on PATH.
+        "dbt": DbtCliResource(project_dir=KETENBRUG_DBT,
+                              dbt_executable=str(Path(sys.executable).parent / "dbt")),
+        **source_resources(settings),
+    }
+
+
+def source_resources(settings: Settings) -> dict[str, SourceSystem]:
+    """One resource per source, keyed `source_<slug>`: its URL from the settings, its
+    credential from KETENBRUG_<SLUG>_CREDENTIAL."""
     resources = {}
     for slug in SOURCES:
-        url_var, credential_var = source_env(slug)
+        url, credential = settings.source(slug)
+        _, credential_var = source_env(slug)
         resources[f"source_{slug}"] = SourceSystem(
-            slug=slug, base_url=EnvVar(url_var), credential=EnvVar(credential_var))
+            slug=slug, base_url=url, credential=EnvVar(credential_var) if credential else "")
     return resources
 
 
-def hub_storage() -> HubStorage:
-    """The hub's storage resource, from KETENBRUG_* variables (see .env.example)."""
+def hub_storage(settings: Settings) -> HubStorage:
+    """The hub's storage resource: the warehouse and vault of the settings' profile."""
+    fields: dict[str, Any] = {}
+    if settings.profile == "postgres":
+        warehouse, vault = settings.warehouse, settings.vault
+        assert isinstance(warehouse, PostgresTarget) and isinstance(vault, PostgresTarget)
+        fields = {"warehouse_url": warehouse.url, "vault_url": vault.url,
+                  "warehouse_password": _secret("pg_password", settings),
+                  "vault_password": _secret("vault_pg_password", settings),
+                  "dbt_schema": settings.pg_schema}
     return HubStorage(
-        warehouse_path=EnvVar("KETENBRUG_WAREHOUSE"), vault_path=EnvVar("KETENBRUG_VAULT"),
-        keys_dir=EnvVar("KETENBRUG_KEYS_DIR"), outbox_dir=EnvVar("KETENBRUG_OUTBOX"),
-        disclosure_log=EnvVar("KETENBRUG_DISCLOSURE_LOG"),
-        delivery_url=EnvVar("KETENBRUG_DELIVERY_URL"), home=EnvVar("KETENBRUG_HOME"),
-    )
+        warehouse_path=str(settings.warehouse_path), vault_path=str(settings.vault_path),
+        keys_dir=str(settings.keys_dir), outbox_dir=str(settings.outbox_dir),
+        disclosure_log=str(settings.disclosure_log), delivery_url=settings.delivery_url,
+        home=str(settings.home), as_of_date=settings.as_of_date, require_sources=True,
+        **fields)
+
+
+def _secret(name: str, settings: Settings) -> Any:
+    return EnvVar(BY_NAME[name].env) if settings.values[name] else ""

@@ -5,8 +5,6 @@ credentials are in place. The prison service also has a sensor: releases cannot 
 for the nightly pull, so it asks DJI for changes since the cursor every few minutes.
 """
 
-from pathlib import Path
-
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
@@ -18,7 +16,7 @@ from dagster import (
     sensor,
 )
 
-from ketenbrug import warehouse
+from ketenbrug import databases, warehouse
 from ketenbrug.connectors import SOURCES, all_datasets, load_manifest
 from ketenbrug.connectors.dji.client import DjiConnector
 from ketenbrug.pipelines.assets.landing import landing_key
@@ -32,13 +30,17 @@ PULL_SCHEDULES = {
     "care": "0 3 * * *",
     "municipal_orders": "0 4 * * *",
 }
+SOURCE_TAG = "ketenbrug/source"
 HUB_SCHEDULE = "0 6 * * *"  # everything, marts and delivery included, before office hours
 
 
 def ingest_job(source: str):
     """The job that pulls and checks every dataset of `source`."""
     keys = [landing_key(m) for m in all_datasets() if m.source == source]
+    # The run queue starts one run per value of this tag at a time (dagster.yaml): one
+    # pull per source, several sources in parallel.
     return define_asset_job(f"ingest_{source}", selection=AssetSelection.assets(*keys),
+                            tags={SOURCE_TAG: source},
                             description=f"Pull {source}, land it and check its contracts.")
 
 
@@ -62,8 +64,9 @@ _DETENTIONS = load_manifest("dji")["detentions"]
 def dji_changes(context: SensorEvaluationContext, hub: HubStorage, source_dji: SourceSystem):
     """Pull DJI as soon as it reports detentions changed since the stored cursor."""
     since = None
-    if Path(hub.warehouse_path).exists():  # read-only: a run may be writing right now
-        with warehouse.connect(hub.warehouse_path, read_only=True) as con:
+    target = hub.warehouse_target()
+    if databases.exists(target):  # read-only: a run may be writing right now
+        with warehouse.connect(target, read_only=True) as con:
             since = warehouse.read_cursor(con, _DETENTIONS)
     connector = source_dji.connector()
     try:

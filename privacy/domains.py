@@ -3,12 +3,19 @@
 A domain is named after its recipient: a probation organisation's code (RN, SVG, LJR),
 a municipality's CBS code (GM0363), `steering`; the privacy officer's is the audit
 domain of privacy.subject_refs.
+
+The pseudonym tables live in the warehouse (DuckDB or PostgreSQL); this module names them
+and writes the current one. A rotation relinks both (privacy.rotation), retention purges
+both (stewardship.retention).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pyarrow as pa
 
 from ketenbrug.privacy.keys import KeyRing
 from ketenbrug.privacy.pseudonyms import Pseudonymiser, require_version
@@ -20,6 +27,9 @@ DOMAIN_TABLE = "privacy.domain_pseudonyms"
 # before a rotation. Holding person_pseudonym, it is relinked by later rotations and
 # purged by retention like every other table of persons.
 FORMER_TABLE = "privacy.former_domain_pseudonyms"
+DOMAIN_TABLE_DDL = (f"create schema if not exists privacy; create table if not exists "
+                    f"{DOMAIN_TABLE} (person_pseudonym varchar, domain varchar, "
+                    "domain_pseudonym varchar)")
 
 
 def rekey(keyring: KeyRing, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str, str]]:
@@ -36,3 +46,31 @@ def rekey(keyring: KeyRing, pairs: Iterable[tuple[str, str]]) -> list[tuple[str,
     rekeyed = {domain: iter(Pseudonymiser(keyring, domain).pseudonyms(internals))
                for domain, internals in by_domain.items()}
     return [(internal, domain, next(rekeyed[domain])) for internal, domain in pairs]
+
+
+def replace_domain_pseudonyms(con: Any, rows: Sequence[tuple[str, str, str]]) -> None:
+    """Make `rows` (internal pseudonym, domain, domain pseudonym) the whole of DOMAIN_TABLE.
+
+    `con` is a warehouse connection (DuckDB's, or databases.PostgresConnection). Emptied
+    and refilled in one transaction, never dropped: readers see the old rows or the new,
+    and PostgreSQL keeps the dbt views that read the table (it refuses to drop a table a
+    view depends on).
+    """
+    con.execute(DOMAIN_TABLE_DDL)
+    con.register("incoming_domain_pseudonyms", pa.table({
+        "person_pseudonym": pa.array([r[0] for r in rows], pa.string()),
+        "domain": pa.array([r[1] for r in rows], pa.string()),
+        "domain_pseudonym": pa.array([r[2] for r in rows], pa.string())}))
+    con.begin()
+    try:
+        con.execute(f"delete from {DOMAIN_TABLE}")  # noqa: S608 - a constant name
+        con.execute(f"insert into {DOMAIN_TABLE} "  # noqa: S608 - a constant name
+                    "(person_pseudonym, domain, domain_pseudonym) "
+                    "select person_pseudonym, domain, domain_pseudonym "
+                    "from incoming_domain_pseudonyms")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.unregister("incoming_domain_pseudonyms")

@@ -1,7 +1,8 @@
 """The leak guard: look for any identity outside the vault and the sealed packages.
 
-It reads every warehouse table and every unsealed file under the hub's folders (Dagster
-run and event storage, logs, dbt artefacts, reports) in two ways:
+It reads every warehouse table (every text column of every table in every schema but
+the system's, on DuckDB and on PostgreSQL alike) and every unsealed file under the hub's
+folders (Dagster run and event storage, logs, dbt artefacts, reports) in two ways:
 
 - With ground truth (the demo's synthetic world: TruthIndex), each place where one of
   its BSNs, full names, or a date of birth next to that person's surname appears.
@@ -25,8 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
+from ketenbrug.databases import Target, open_database
 from ketenbrug.privacy.bsn import is_valid_bsn
 from ketenbrug.privacy.identity_detection import (
     KnownBsns,
@@ -88,10 +88,10 @@ class TruthIndex:
         return +hits
 
 
-def scan_warehouse(warehouse_path: Path, truth: TruthIndex) -> list[LeakHit]:
+def scan_warehouse(warehouse: Target, truth: TruthIndex) -> list[LeakHit]:
     """Every text column of every table in the warehouse."""
     return [LeakHit(f"warehouse {place}", kind, n)
-            for place, values in _warehouse_texts(warehouse_path)
+            for place, values in _warehouse_texts(warehouse)
             for kind, n in truth.scan("\n".join(values)).items()]
 
 
@@ -117,9 +117,9 @@ class DetectorScan:
         self._leaks: list[LeakHit] = []
         self._warnings: list[LeakHit] = []
 
-    def add_warehouse(self, warehouse_path: Path) -> None:
+    def add_warehouse(self, warehouse: Target) -> None:
         """Every text column of every table in the warehouse."""
-        for column, values in _warehouse_texts(warehouse_path):
+        for column, values in _warehouse_texts(warehouse):
             place, roles = f"warehouse {column}", self._free_text.get(column)
             if roles is not None:
                 self._free_text_places.add(place)
@@ -160,14 +160,26 @@ def _ibans(text: str) -> list[str]:
     return find_identities(text, only=("iban",))
 
 
-def _warehouse_texts(warehouse_path: Path) -> list[tuple[str, list[str]]]:
-    """("schema.table.column", distinct values) of every text column of every table."""
+# Text column types as information_schema names them: DuckDB's VARCHAR, PostgreSQL's
+# text, character varying and character.
+_TEXT_TYPES = ("VARCHAR", "TEXT", "CHARACTER VARYING", "CHARACTER")
+# PostgreSQL's own schemas (its catalog, information_schema, TOAST and temporary ones).
+_SYSTEM_SCHEMAS = ("c.table_schema not in ('pg_catalog', 'information_schema') "
+                   "and left(c.table_schema, 3) <> 'pg_'")
+
+
+def _warehouse_texts(warehouse: Target) -> list[tuple[str, list[str]]]:
+    """("schema.table.column", distinct values) of every text column of every table, in
+    every schema but the system's (one query for DuckDB and PostgreSQL)."""
     found = []
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+    text_types = ", ".join(f"'{t}'" for t in _TEXT_TYPES)
+    with open_database(warehouse, read_only=True) as con:
         columns = con.execute(
-            "select c.table_schema, c.table_name, c.column_name from information_schema.columns c "
+            "select c.table_schema, c.table_name, c.column_name "  # noqa: S608 (constants)
+            "from information_schema.columns c "
             "join information_schema.tables t using (table_schema, table_name) "
-            "where t.table_type = 'BASE TABLE' and c.data_type = 'VARCHAR' order by 1, 2, 3"
+            f"where t.table_type = 'BASE TABLE' and upper(c.data_type) in ({text_types}) "
+            f"and {_SYSTEM_SCHEMAS} order by 1, 2, 3"
         ).fetchall()
         for schema, table, column in columns:
             values = con.execute(

@@ -10,17 +10,22 @@ Steps, each one transaction, each safe to run again after a crash:
    pseudonyms, and recipients' domain pseudonyms are re-derived, the ones they replace
    kept as former pseudonyms so a recipient's older references still resolve. Marts
    built from them are rebuilt by the next hub run.
+
+Vault and warehouse are each a Target: a DuckDB file or a PostgreSQL database. The SQL
+is written once for both (information_schema, `split_part`, counts taken before an
+update rather than DuckDB's row count from it).
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-import duckdb
 import pyarrow as pa
 
+from ketenbrug.databases import Target, exists, open_database
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy.domains import DOMAIN_TABLE, FORMER_TABLE, rekey
 from ketenbrug.privacy.keys import KeyStore
@@ -69,14 +74,14 @@ class LinkageState:
                 "run `ketenbrug keys rotate` to finish it.")
 
 
-def linkage_state(keys: KeyStore, vault_path: Path, warehouse_path: Path) -> LinkageState:
+def linkage_state(keys: KeyStore, vault: Target, warehouse: Target) -> LinkageState:
     """Read which key versions vault and warehouse are under (read-only)."""
     current = keys.current().version if keys.status() else None
-    return LinkageState(current, tuple(sorted(vault_key_versions(vault_path))),
-                        tuple(sorted(warehouse_key_versions(warehouse_path))))
+    return LinkageState(current, tuple(sorted(vault_key_versions(vault))),
+                        tuple(sorted(warehouse_key_versions(warehouse))))
 
 
-def rotate_keys(keys: KeyStore, vault_path: Path, warehouse_path: Path) -> RotationReport:
+def rotate_keys(keys: KeyStore, vault: Target, warehouse: Target) -> RotationReport:
     """Rotate to a new key version and carry the vault and warehouse over to it.
 
     A journal kept in the data itself: each step is one transaction, and the state says
@@ -85,52 +90,57 @@ def rotate_keys(keys: KeyStore, vault_path: Path, warehouse_path: Path) -> Rotat
     resealed under it with every person's new pseudonym (old -> new kept in the vault's
     lineage); the warehouse relinked from that lineage.
     """
-    state = linkage_state(keys, vault_path, warehouse_path)
+    state = linkage_state(keys, vault, warehouse)
     current = keys.current()
     if state.vault and max(state.vault) < current.version:
         new, from_version = current, max(state.vault)  # stopped before the reseal
     elif state.vault and state.warehouse and min(state.warehouse) < max(state.vault):
         # Stopped after the reseal, before the relink: the lineage says old -> new.
         from_version, to_version = min(state.warehouse), max(state.vault)
-        lineage = {old: new_p for old, new_p, f, t in IdentityVault(vault_path, keys).lineage()
+        lineage = {old: new_p for old, new_p, f, t in IdentityVault(vault, keys).lineage()
                    if (f, t) == (from_version, to_version)}
-        relinked = relink_warehouse(warehouse_path, lineage, keys)
+        relinked = relink_warehouse(warehouse, lineage, keys)
         return RotationReport(from_version, to_version, len(lineage), 0, relinked)
     else:
         new, from_version = keys.rotate(), current.version
-    vault = IdentityVault(vault_path, keys)  # opened under the new current key, to seal
-    values = list(vault.decrypt_all())
+    sealing = IdentityVault(vault, keys)  # opened under the new current key, to seal
+    values = list(sealing.decrypt_all())
     lineage = _new_pseudonyms(values, Pseudonymiser(new, INTERNAL_DOMAIN))
-    resealed = vault.reseal_all(
+    resealed = sealing.reseal_all(
         ((lineage[p], field, source, value) for p, field, source, value in values),
         lineage, from_version)
     failpoint("rotation:resealed")
-    relinked = relink_warehouse(warehouse_path, lineage, keys)
+    relinked = relink_warehouse(warehouse, lineage, keys)
     return RotationReport(from_version, new.version, len(lineage), resealed, relinked)
 
 
-def relink_warehouse(warehouse_path: Path, lineage: dict[str, str],
+def relink_warehouse(warehouse: Target, lineage: dict[str, str],
                      keys: KeyStore) -> dict[str, int]:
     """Move every `person_pseudonym` in the warehouse from old to new; re-derive domains.
 
     Returns rows changed per table. Idempotent: rows already moved do not match again.
     """
-    if not warehouse_path.exists() or not lineage:
+    if not exists(warehouse) or not lineage:
         return {}
-    links = pa.table({"old": list(lineage), "new": list(lineage.values())})
+    links = pa.table({"old_pseudonym": list(lineage), "new_pseudonym": list(lineage.values())})
     changed: dict[str, int] = {}
-    with duckdb.connect(str(warehouse_path)) as con:
+    with open_database(warehouse) as con:
         con.register("links", links)
-        con.execute("begin transaction")
+        con.begin()
         for schema, table in _tables_with_pseudonyms(con):
             name = f'"{schema}"."{table}"'
-            updated = con.execute(
-                f"update {name} set person_pseudonym = links.new from links "  # noqa: S608
-                f"where {name}.person_pseudonym = links.old").fetchone()
-            assert updated is not None  # DuckDB's update returns its row count
-            changed[f"{schema}.{table}"] = updated[0]
+            # Counted first, in the same transaction: DuckDB's update answers its row
+            # count, PostgreSQL's (through the shared connection API) nothing.
+            moving = con.execute(
+                f"select count(*) from {name} join links "  # noqa: S608 (catalog names)
+                "on person_pseudonym = links.old_pseudonym").fetchone()
+            assert moving is not None  # count(*) always returns a row
+            con.execute(
+                f"update {name} set person_pseudonym = links.new_pseudonym from links "  # noqa: S608
+                f"where {name}.person_pseudonym = links.old_pseudonym")
+            changed[f"{schema}.{table}"] = moving[0]
         _rederive_domains(con, keys)
-        con.execute("commit")
+        con.commit()
     return changed
 
 
@@ -147,7 +157,7 @@ def _new_pseudonyms(values, internal: Pseudonymiser) -> dict[str, str]:
     return dict(zip(identities, internal.pseudonyms(bases), strict=True))
 
 
-def _rederive_domains(con: duckdb.DuckDBPyConnection, keys: KeyStore) -> None:
+def _rederive_domains(con: Any, keys: KeyStore) -> None:
     if not _has_table(con, DOMAIN_TABLE):
         return
     pairs = con.execute(f"select distinct person_pseudonym, domain from {DOMAIN_TABLE}").fetchall()  # noqa: S608
@@ -168,7 +178,7 @@ def _rederive_domains(con: duckdb.DuckDBPyConnection, keys: KeyStore) -> None:
                 "domain_pseudonym from rekeyed")
 
 
-def current_domain_pseudonym(con: duckdb.DuckDBPyConnection, domain: str,
+def current_domain_pseudonym(con: Any, domain: str,
                              former: str) -> str | None:
     """The person's pseudonym in `domain` now, for one they had there before a rotation."""
     if not _has_table(con, FORMER_TABLE):  # no rotation yet
@@ -180,7 +190,7 @@ def current_domain_pseudonym(con: duckdb.DuckDBPyConnection, domain: str,
     return found[0] if found else None
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+def _has_table(con: Any, qualified: str) -> bool:
     schema, table = qualified.split(".")
     row = con.execute("select count(*) from information_schema.tables "
                       "where table_schema = ? and table_name = ?", [schema, table]).fetchone()
@@ -188,7 +198,7 @@ def _has_table(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     return bool(row[0])
 
 
-def _tables_with_pseudonyms(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+def _tables_with_pseudonyms(con: Any) -> list[tuple[str, str]]:
     return con.execute(
         "select c.table_schema, c.table_name from information_schema.columns c "
         "join information_schema.tables t using (table_schema, table_name) "
@@ -196,26 +206,38 @@ def _tables_with_pseudonyms(con: duckdb.DuckDBPyConnection) -> list[tuple[str, s
         "order by 1, 2").fetchall()
 
 
-def warehouse_key_versions(warehouse_path: Path) -> list[int]:
+_VERSION_PREFIX = re.compile(r"v([0-9]+)")
+
+
+def warehouse_key_versions(warehouse: Target) -> list[int]:
     """The key versions of every person pseudonym the warehouse holds."""
-    if not warehouse_path.exists():
+    if not exists(warehouse):
         return []
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
-        found: set[int] = set()
+    found: set[int] = set()
+    with open_database(warehouse, read_only=True) as con:
         for schema, table in _tables_with_pseudonyms(con):
-            found |= {int(v) for (v,) in con.execute(
-                f'select distinct regexp_extract(person_pseudonym, \'^v([0-9]+)-\', 1) '  # noqa: S608
+            # `v<version>-<pseudonym>`: the prefix in SQL (split_part is on both engines),
+            # its number here.
+            prefixes = con.execute(
+                "select distinct split_part(person_pseudonym, '-', 1) "  # noqa: S608
                 f'from "{schema}"."{table}" where person_pseudonym is not null').fetchall()
-                if v}
+            found |= {int(m.group(1)) for (p,) in prefixes
+                      if (m := _VERSION_PREFIX.fullmatch(p or ""))}
     return sorted(found)
 
 
-def vault_key_versions(vault_path: Path) -> list[int]:
-    if not vault_path.exists():
+def vault_key_versions(vault: Target) -> list[int]:
+    """The key versions the vault's values are sealed under (none before its first run)."""
+    if not exists(vault):
         return []
-    with duckdb.connect(str(vault_path), read_only=True) as con:
-        try:
-            return [v for (v,) in con.execute(
-                "select distinct key_version from identity_fields").fetchall()]
-        except duckdb.CatalogException:
+    with open_database(vault, read_only=True) as con:
+        # Wherever the vault keeps its table (DuckDB's main, a schema of its own on
+        # PostgreSQL); looked up rather than tried, since a failed statement would end a
+        # PostgreSQL transaction.
+        where = con.execute("select table_schema from information_schema.tables "
+                            "where table_name = 'identity_fields' "
+                            "order by table_schema").fetchone()
+        if where is None:
             return []
+        return sorted(v for (v,) in con.execute(
+            f'select distinct key_version from "{where[0]}".identity_fields').fetchall())  # noqa: S608

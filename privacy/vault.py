@@ -9,23 +9,47 @@ The vault also keeps each key version's check value (`key_checks`), recorded on 
 first use of the version and compared on every open and first use of a version after:
 a master key file replaced together with its `.kcv` is still refused (KeyMismatch),
 instead of sealing new values under a key that cannot read the old ones. A vault from
-before check values records them on first use (trust on first use). The vault file is
-owner-only (0600); one group or others can read is refused.
+before check values records them on first use (trust on first use).
+
+Where it lives (a `Target`):
+- a DuckDB file of its own (embedded profile), owner-only (0600); one group or others
+  can read is refused;
+- a PostgreSQL database of its own (postgres profile), reached with its own role, which
+  the warehouse role cannot connect to (`ketenbrug db setup`). The tables live in a
+  schema `vault`, created by the vault role and granted to no one: a second wall behind
+  the database's CONNECT privilege that does not depend on what a server version grants
+  PUBLIC on `public` (CREATE until PostgreSQL 15), so a role that is ever let into the
+  database still finds nothing it may read.
+The SQL is written once (`on conflict` for the upserts, `binary_type` for the byte
+columns); only the schema's placement differs per engine (`_connection`). A list of
+pseudonyms is bound as one array parameter (`in (select unnest(cast(? as varchar[])))`)
+rather than registered as a table: a READ ONLY PostgreSQL transaction, which every vault
+read is, may not create the temporary table `register` fills.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ketenbrug.databases import (
+    PostgresTarget,
+    Target,
+    binary_type,
+    dialect,
+    exists,
+    open_postgres,
+)
 from ketenbrug.privacy.file_modes import (
     FileModeError,
     make_database_private,
@@ -40,14 +64,18 @@ from ketenbrug.privacy.keys import (
     key_mismatch,
 )
 
+# The vault's tables on PostgreSQL; DuckDB keeps them in its file's `main`.
+PG_SCHEMA = "vault"
+_TABLES_SCHEMA = {"duckdb": "main", "postgres": PG_SCHEMA}
+
 _SCHEMA = """
 create table if not exists identity_fields (
     person_pseudonym varchar not null,
     field varchar not null,
     source varchar not null,
     key_version integer not null,
-    nonce blob not null,
-    ciphertext blob not null,
+    nonce {binary} not null,
+    ciphertext {binary} not null,
     stored_at timestamp not null,
     primary key (person_pseudonym, field, source)
 );
@@ -68,6 +96,11 @@ _ARROW_SCHEMA = pa.schema([
     ("person_pseudonym", pa.string()), ("field", pa.string()), ("source", pa.string()),
     ("key_version", pa.int32()), ("nonce", pa.binary()), ("ciphertext", pa.binary()),
 ])
+_UPSERT = (
+    "insert into identity_fields select *, ? from incoming "
+    "on conflict (person_pseudonym, field, source) do update set "
+    "key_version = excluded.key_version, nonce = excluded.nonce, "
+    "ciphertext = excluded.ciphertext, stored_at = excluded.stored_at")
 
 
 class VaultError(Exception):
@@ -88,23 +121,26 @@ class IdentityRecord:
 
 
 class IdentityVault:
-    """Encrypted identifying fields keyed by internal pseudonym, in their own DuckDB file."""
+    """Encrypted identifying fields keyed by internal pseudonym, in a store of their own:
+    a DuckDB file or a PostgreSQL database (`target`)."""
 
-    def __init__(self, path: Path, keys: KeyStore):
-        self.path = path
+    def __init__(self, target: Target | str, keys: KeyStore):
+        self.target: Target = target if isinstance(target, PostgresTarget) else Path(target)
         self._keys = keys
         self._current = keys.current()
         self._aeads: dict[int, AESGCM] = {}
-        private_dir(path.parent)
-        if path.exists():
-            try:
-                require_private(path, what="identity vault")
-            except FileModeError as exc:
-                raise VaultError(str(exc)) from None
-        with duckdb.connect(str(path)) as con:
-            con.execute(_SCHEMA)
-        make_database_private(path)  # DuckDB creates the file with the process's umask
+        if isinstance(self.target, PostgresTarget):
+            _create_postgres_schema(self.target)
+        else:
+            _create_duckdb_file(self.target)
         self._require_known_key(self._current)
+
+    @property
+    def path(self) -> Path:
+        """The vault's DuckDB file (embedded profile only; `target` on either engine)."""
+        if isinstance(self.target, PostgresTarget):
+            raise VaultError(f"the vault is a PostgreSQL database ({self.target}), not a file")
+        return self.target
 
     @property
     def key_version(self) -> int:
@@ -115,11 +151,18 @@ class IdentityVault:
         return self._keys
 
     def store(self, records: Iterable[IdentityRecord]) -> int:
-        """Encrypt and upsert every non-empty field of `records`; return values stored."""
-        table = self._seal(
-            (r.person_pseudonym, f, r.source, v) for r in records
-            for f, v in r.fields.items() if v not in (None, ""))
-        self._upsert(table)
+        """Encrypt and upsert every non-empty field of `records`; return values stored.
+
+        A value given twice (one person twice in a batch) is stored once, the later one
+        winning: one upsert may not touch a row twice.
+        """
+        latest = {(r.person_pseudonym, f, r.source): v for r in records
+                  for f, v in r.fields.items() if v not in (None, "")}
+        table = self._seal((p, f, s, v) for (p, f, s), v in latest.items())
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with _connection(self.target) as con:
+            con.register("incoming", table)
+            con.execute(_UPSERT, [now])
         return table.num_rows
 
     def fetch(
@@ -134,12 +177,13 @@ class IdentityVault:
         if not pseudonyms or not fields:
             return {}
         rank = {source: i for i, source in enumerate(source_preference)}
-        with duckdb.connect(str(self.path), read_only=True) as con:
-            con.register("wanted", pa.table({"p": list(pseudonyms)}))
+        with _connection(self.target, read_only=True) as con:
             rows = con.execute(
                 "select person_pseudonym, field, source, key_version, nonce, ciphertext "
-                "from identity_fields join wanted on person_pseudonym = p "
-                "where list_contains(?, field)", [list(fields)]).fetchall()
+                "from identity_fields "
+                "where person_pseudonym in (select unnest(cast(? as varchar[]))) "
+                "and field in (select unnest(cast(? as varchar[])))",
+                [list(pseudonyms), list(fields)]).fetchall()
         chosen: dict[tuple[str, str], tuple[int, str]] = {}
         for pseudonym, field, source, version, nonce, ciphertext in rows:
             value = self._open(pseudonym, field, source, version, nonce, ciphertext)
@@ -153,29 +197,26 @@ class IdentityVault:
 
     def fetch_all_sources(self, pseudonyms: Sequence[str]) -> list[tuple[str, str, str, str]]:
         """(pseudonym, field, source, value) of every value held for `pseudonyms`."""
-        with duckdb.connect(str(self.path), read_only=True) as con:
-            con.register("wanted", pa.table({"p": list(pseudonyms)}))
+        with _connection(self.target, read_only=True) as con:
             rows = con.execute(
                 "select person_pseudonym, field, source, key_version, nonce, ciphertext "
-                "from identity_fields join wanted on person_pseudonym = p "
-                "order by source, field").fetchall()
+                "from identity_fields "
+                "where person_pseudonym in (select unnest(cast(? as varchar[]))) "
+                "order by source, field", [list(pseudonyms)]).fetchall()
         return [(p, f, s, self._open(p, f, s, v, n, c)) for p, f, s, v, n, c in rows]
 
     def purge(self, pseudonyms: Sequence[str]) -> int:
         """Remove every value of `pseudonyms` (retention); return how many values went."""
-        with duckdb.connect(str(self.path)) as con:
-            con.register("gone", pa.table({"p": list(pseudonyms)}))
-            row = con.execute("select count(*) from identity_fields join gone "
-                              "on person_pseudonym = p").fetchone()
-            assert row is not None  # count(*) always returns a row
-            (removed,) = row
-            con.execute("delete from identity_fields where person_pseudonym in "
-                        "(select p from gone)")
-        return removed
+        with _connection(self.target) as con:
+            gone = con.execute(
+                "delete from identity_fields "
+                "where person_pseudonym in (select unnest(cast(? as varchar[]))) returning 1",
+                [list(pseudonyms)]).fetchall()
+        return len(gone)
 
     def pseudonyms(self) -> set[str]:
         """Every person the vault holds a value for."""
-        with duckdb.connect(str(self.path), read_only=True) as con:
+        with _connection(self.target, read_only=True) as con:
             return {p for (p,) in con.execute(
                 "select distinct person_pseudonym from identity_fields").fetchall()}
 
@@ -184,15 +225,15 @@ class IdentityVault:
         (the identity detectors' look-up of a number that may be a known person's BSN)."""
         if not pseudonyms:
             return set()
-        with duckdb.connect(str(self.path), read_only=True) as con:
-            con.register("asked", pa.table({"p": list(pseudonyms)}))
+        with _connection(self.target, read_only=True) as con:
             return {p for (p,) in con.execute(
                 "select distinct person_pseudonym from identity_fields "
-                "join asked on person_pseudonym = p").fetchall()}
+                "where person_pseudonym in (select unnest(cast(? as varchar[])))",
+                [list(pseudonyms)]).fetchall()}
 
     def decrypt_all(self) -> Iterator[tuple[str, str, str, str]]:
         """Yield (pseudonym, field, source, value) for every value (rotation, access requests)."""
-        with duckdb.connect(str(self.path), read_only=True) as con:
+        with _connection(self.target, read_only=True) as con:
             rows = con.execute(
                 "select person_pseudonym, field, source, key_version, nonce, ciphertext "
                 "from identity_fields order by person_pseudonym, field, source").fetchall()
@@ -210,22 +251,28 @@ class IdentityVault:
         table = self._seal(values)
         now = datetime.now(UTC).replace(tzinfo=None)
         links = pa.table({"old_pseudonym": list(lineage), "new_pseudonym": list(lineage.values())})
-        with duckdb.connect(str(self.path)) as con:
-            con.execute("begin transaction")
-            con.execute("delete from identity_fields")
-            con.register("incoming", table)
-            con.execute("insert into identity_fields select *, ? from incoming", [now])
-            con.register("links", links)
-            con.execute("insert into pseudonym_lineage select old_pseudonym, new_pseudonym, "
-                        "?, ?, ? from links", [from_version, self.key_version, now])
-            con.execute("commit")
+        with _connection(self.target) as con:
+            con.begin()
+            try:
+                con.execute("delete from identity_fields")
+                con.register("incoming", table)
+                con.execute("insert into identity_fields select *, ? from incoming", [now])
+                con.register("links", links)
+                con.execute("insert into pseudonym_lineage select old_pseudonym, "
+                            "new_pseudonym, ?, ?, ? from links",
+                            [from_version, self.key_version, now])
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
         return table.num_rows
 
     def lineage(self) -> list[tuple[str, str, int, int]]:
         """Every (old, new, from_version, to_version) link recorded by rotations."""
-        with duckdb.connect(str(self.path), read_only=True) as con:
+        with _connection(self.target, read_only=True) as con:
             return con.execute("select old_pseudonym, new_pseudonym, from_version, to_version "
-                               "from pseudonym_lineage order by rotated_at").fetchall()
+                               "from pseudonym_lineage "
+                               "order by rotated_at, old_pseudonym").fetchall()
 
     def _seal(self, values: Iterable[tuple[str, str, str, str]]) -> pa.Table:
         aead, version = self._aead(self._current.version), self._current.version
@@ -241,12 +288,6 @@ class IdentityVault:
                 aead.encrypt(nonce, str(value).encode(), _aad(pseudonym, field, source)))
         return pa.table(columns, schema=_ARROW_SCHEMA)
 
-    def _upsert(self, table: pa.Table) -> None:
-        now = datetime.now(UTC).replace(tzinfo=None)
-        with duckdb.connect(str(self.path)) as con:
-            con.register("incoming", table)
-            con.execute("insert or replace into identity_fields select *, ? from incoming", [now])
-
     def _aead(self, version: int) -> AESGCM:
         if version not in self._aeads:
             try:
@@ -261,9 +302,10 @@ class IdentityVault:
         """Refuse (KeyMismatch) a key whose check value differs from the one this vault
         recorded for its version; record it when the vault has none yet."""
         check = keyring.check_value()
-        with duckdb.connect(str(self.path)) as con:
+        with _connection(self.target) as con:
             # A vault from before check values, or a version's first use: record it.
-            con.execute("insert or ignore into key_checks values (?, ?, ?)",
+            con.execute("insert into key_checks values (?, ?, ?) "
+                        "on conflict (key_version) do nothing",
                         [keyring.version, check, datetime.now(UTC).replace(tzinfo=None)])
             row = con.execute("select check_value from key_checks where key_version = ?",
                               [keyring.version]).fetchone()
@@ -281,23 +323,36 @@ class IdentityVault:
                 f"(tampered, moved to another person, or a different key)") from None
 
 
-def vault_key_checks(path: Path) -> dict[int, str]:
-    """The check value the vault at `path` recorded per key version (read-only; empty for
-    a vault that does not exist or predates check values)."""
-    if not path.exists():
+def vault_key_checks(target: Target | str) -> dict[int, str]:
+    """The check value the vault at `target` recorded per key version (read-only; empty
+    for a vault that does not exist yet or predates check values)."""
+    target = _as_target(target)
+    if not exists(target):
         return {}
-    with duckdb.connect(str(path), read_only=True) as con:
-        if con.execute("select count(*) from information_schema.tables "
-                       "where table_name = 'key_checks'").fetchone() == (0,):
+    with _connection(target, read_only=True) as con:
+        if not _has_table(con, "key_checks"):
             return {}
         return dict(con.execute("select key_version, check_value from key_checks").fetchall())
 
 
-def key_check_problems(keys: KeyStore, vault_path: Path) -> dict[int, str]:
+def sealed_key_versions(target: Target | str) -> list[int]:
+    """The key versions the vault's values are sealed under (read-only; empty for a vault
+    that does not exist yet): what a key rotation compares with the current key."""
+    target = _as_target(target)
+    if not exists(target):
+        return []
+    with _connection(target, read_only=True) as con:
+        if not _has_table(con, "identity_fields"):
+            return []
+        return sorted(v for (v,) in con.execute(
+            "select distinct key_version from identity_fields").fetchall())
+
+
+def key_check_problems(keys: KeyStore, vault: Target | str) -> dict[int, str]:
     """Per key version that fails its check, why: a key file that does not load or does
     not match its `.kcv`, or whose check value differs from the one the vault recorded.
     Reads only; never raises for a mismatch (`keys status` reports them all)."""
-    recorded = vault_key_checks(vault_path)
+    recorded = vault_key_checks(vault)
     problems = {}
     for version in keys.versions():
         try:
@@ -309,6 +364,63 @@ def key_check_problems(keys: KeyStore, vault_path: Path) -> dict[int, str]:
             problems[version] = str(key_mismatch(version, keys.keys_dir,
                                                  "the vault was sealed with"))
     return problems
+
+
+@contextmanager
+def _connection(target: Target, *, read_only: bool = False) -> Iterator[Any]:
+    """A connection for one unit of work that finds the vault's tables unqualified."""
+    if isinstance(target, PostgresTarget):
+        with open_postgres(target, read_only=read_only) as con:
+            # pg_temp last: a temporary table can never stand in for a vault table.
+            con.execute(f"set search_path = {PG_SCHEMA}, pg_temp")
+            yield con
+    else:
+        with duckdb.connect(str(target), read_only=read_only) as con:
+            yield con
+
+
+def _create_duckdb_file(path: Path) -> None:
+    private_dir(path.parent)
+    if path.exists():
+        try:
+            require_private(path, what="identity vault")
+        except FileModeError as exc:
+            raise VaultError(str(exc)) from None
+    with duckdb.connect(str(path)) as con:
+        con.execute(_SCHEMA.format(binary=binary_type(con)))
+    make_database_private(path)  # DuckDB creates the file with the process's umask
+
+
+def _create_postgres_schema(target: PostgresTarget) -> None:
+    """The schema and its tables, created by the vault role (their owner), once.
+
+    Under an advisory lock, so two processes opening a new vault at once do not race on
+    `create ... if not exists` (which PostgreSQL does not make atomic).
+    """
+    with open_postgres(target) as con:
+        con.begin()
+        try:
+            con.execute("select pg_advisory_xact_lock(hashtext('ketenbrug.vault.schema'))")
+            if con.execute("select 1 from pg_namespace where nspname = ?",
+                           [PG_SCHEMA]).fetchone() is None:
+                con.execute(f"create schema {PG_SCHEMA}")
+            con.execute(f"set local search_path = {PG_SCHEMA}")
+            con.execute(_SCHEMA.format(binary=binary_type(con)))
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+
+
+def _has_table(con: Any, table: str) -> bool:
+    row = con.execute("select count(*) from information_schema.tables "
+                      "where table_schema = ? and table_name = ?",
+                      [_TABLES_SCHEMA[dialect(con)], table]).fetchone()
+    return row is not None and row[0] > 0
+
+
+def _as_target(target: Target | str) -> Target:
+    return target if isinstance(target, PostgresTarget) else Path(target)
 
 
 def _aad(pseudonym: str, field: str, source: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -26,6 +27,21 @@ if settings is not None:
                           or ("ci" if os.environ.get("CI") else "dev"))
 
 
+def pytest_configure(config):
+    """Parse the dbt project once, before any xdist worker starts. Workers would each parse
+    a fresh checkout's project at collection (importing pipelines.definitions), writing
+    dbt_project/target/manifest.json while the other reads it. The parse's variables are
+    put back, so neither the workers nor the hubs the tests start inherit them."""
+    if hasattr(config, "workerinput"):  # a worker: the controller has parsed
+        return
+    from ketenbrug.project_files import ensure_dbt_manifest
+
+    with tempfile.TemporaryDirectory() as scratch, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KETENBRUG_WAREHOUSE", os.path.join(scratch, "parse.duckdb"))
+        patch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        ensure_dbt_manifest()
+
+
 @pytest.fixture(autouse=True)
 def _keep_umask():
     """`ketenbrug`'s entry point sets an owner-only umask for its whole process; a test
@@ -44,3 +60,13 @@ def keyring(tmp_path):
 @pytest.fixture
 def vault(tmp_path, keyring):
     return IdentityVault(tmp_path / "vault.duckdb", KeyStore(tmp_path / "keys"))
+
+
+@pytest.fixture
+def pg_database():
+    """A throw-away PostgreSQL database (tests/postgres.py); skips without a server,
+    fails under CI=true."""
+    from tests.postgres import scratch_database
+
+    with scratch_database() as target:
+        yield target

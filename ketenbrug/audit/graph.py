@@ -14,6 +14,7 @@ from typing import Any
 
 from ketenbrug.connectors.manifest import DatasetManifest, all_datasets
 from ketenbrug.contracts.registers import load_purposes
+from ketenbrug.databases import Target
 from ketenbrug.project_files import dbt_run_target, ensure_dbt_manifest
 
 MART_FOLDER = "marts"
@@ -44,14 +45,16 @@ def ancestors(parents: Parents, name: str) -> set[str]:
     return seen
 
 
-def load_dbt_manifest(warehouse_path: Path) -> tuple[dict[str, Any], bool]:
+def load_dbt_manifest(warehouse: Target, home: Path | None = None
+                      ) -> tuple[dict[str, Any], bool]:
     """Return the dbt manifest and whether it holds compiled SQL for every model.
 
-    Prefers the manifest of the last run's `dbt build` (written beside the warehouse, in
-    `dbt_target/`), which has the SQL that ran; falls back to the parsed project manifest,
-    which has dependencies and column meta but no compiled SQL.
+    Prefers the manifest of the last run's `dbt build` (in `dbt_target/`: beside a DuckDB
+    warehouse, in the hub's `home` for a PostgreSQL one), which has the SQL that ran;
+    falls back to the parsed project manifest, which has dependencies and column meta
+    but no compiled SQL.
     """
-    run_manifest = dbt_run_target(warehouse_path) / "manifest.json"
+    run_manifest = dbt_run_target(warehouse, home) / "manifest.json"
     if run_manifest.exists():
         manifest = json.loads(run_manifest.read_text())
     else:

@@ -148,8 +148,11 @@ def _source_dataset(ds: DatasetManifest) -> SourceDataset:
 
 def _classification(ds: DatasetManifest | None, column: str, relation: str) -> str:
     if ds is None:
-        return "aggregate (declared crossing)" if relation.startswith("main.int_") else \
-            "pseudonymous" if relation == DOMAIN_PSEUDONYMS else "reference"
+        # An intermediate, in whichever schema dbt built it (main on DuckDB, the
+        # postgres target's schema on PostgreSQL).
+        if relation.split(".")[-1].startswith("int_"):
+            return "aggregate (declared crossing)"
+        return "pseudonymous" if relation == DOMAIN_PSEUDONYMS else "reference"
     spec = next((f for f in ds.fields if f.name == column), None)
     if spec is not None:
         return spec.classification

@@ -3,15 +3,19 @@
 Found by recomputing the person's pseudonyms (from the BSN, from the name and date of
 birth the vault holds, and their predecessors before key rotations) — never by
 searching clear identities, which the warehouse does not have.
+
+Vault and warehouse are the settings' Targets (DuckDB files or PostgreSQL databases).
+The warehouse is read in one read-only unit of work, so the pseudonyms go in as one
+array parameter: a PostgreSQL read-only transaction cannot create the temporary table
+a registered Arrow table would need.
 """
 
 from __future__ import annotations
 
-import pyarrow as pa
-
 from ketenbrug import warehouse
 from ketenbrug.config import Settings
 from ketenbrug.contracts.registers import load_purposes
+from ketenbrug.databases import Target, exists, fetch_rows, marts_schema
 from ketenbrug.privacy import (
     INTERNAL_DOMAIN,
     IdentityVault,
@@ -38,7 +42,7 @@ def subject_report(bsn: str, settings: Settings) -> dict:
     if not is_valid_bsn(bsn):
         raise ValueError("that is not a valid BSN (it fails the eleven-test)")
     keys = KeyStore(settings.keys_dir)
-    vault = IdentityVault(settings.vault_path, keys)
+    vault = IdentityVault(settings.vault, keys)
     internal = Pseudonymiser(keys.current(), INTERNAL_DOMAIN)
     bsn_basis = linkage_basis({"bsn": bsn})
     assert bsn_basis is not None  # a BSN always is a linkage basis
@@ -51,7 +55,7 @@ def subject_report(bsn: str, settings: Settings) -> dict:
         current.add(internal.pseudonym(name_basis[1]))
         held = vault.fetch_all_sources(sorted(current))
     every = current | _predecessors(vault, current)
-    records, profiles = _warehouse_rows(settings, every)
+    records, profiles = _warehouse_rows(settings.warehouse, every)
     refs = set(subject_refs(keys, every))
     log = read_log_contents(settings.disclosure_log)
     disclosures = [e for e in log.entries if refs & set(e.get("subject_refs", []))]
@@ -82,26 +86,30 @@ def _predecessors(vault: IdentityVault, pseudonyms: set[str]) -> set[str]:
     return found
 
 
-def _warehouse_rows(settings: Settings, pseudonyms: set[str]) -> tuple[dict, list]:
+# The person's pseudonyms, bound as one array (portable: DuckDB and PostgreSQL).
+_SUBJECT = "(select unnest(cast(? as varchar[])))"
+
+
+def _warehouse_rows(target: Target, pseudonyms: set[str]) -> tuple[dict, list]:
     records: dict[str, list[dict]] = {}
     profiles: list[dict] = []
-    if not settings.warehouse_path.exists():
+    if not exists(target):
         return records, profiles
-    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
-        con.register("subject", pa.table({"p": sorted(pseudonyms)}))
+    subject = [sorted(pseudonyms)]
+    with warehouse.connect(target, read_only=True) as con:
         tables = con.execute(
             "select c.table_schema, c.table_name from information_schema.columns c join "
             "information_schema.tables t using (table_schema, table_name) where "
             "c.column_name = 'person_pseudonym' and t.table_type = 'BASE TABLE'").fetchall()
         for schema, table in tables:
-            rows = con.execute(f'select * from "{schema}"."{table}" where '  # noqa: S608
-                               "person_pseudonym in (select p from subject)").df()
-            if not rows.empty:
-                records[f"{schema}.{table}"] = rows.to_dict("records")
-        if (DOMAIN_PSEUDONYMS in records
-                and warehouse.table_exists(con, "main.client_profiles")):
-            profiles = con.execute(
-                f"select p.* from main.client_profiles p join {DOMAIN_PSEUDONYMS} d "
+            _, rows = fetch_rows(con, f'select * from "{schema}"."{table}" where '  # noqa: S608
+                                 f"person_pseudonym in {_SUBJECT}", subject)
+            if rows:
+                records[f"{schema}.{table}"] = rows
+        client_profiles = f"{marts_schema(con)}.client_profiles"
+        if DOMAIN_PSEUDONYMS in records and warehouse.table_exists(con, client_profiles):
+            _, profiles = fetch_rows(
+                con, f"select p.* from {client_profiles} p join {DOMAIN_PSEUDONYMS} d "  # noqa: S608
                 "on d.domain_pseudonym = p.client_pseudonym and d.domain = p.organisation "
-                "where d.person_pseudonym in (select p from subject)").df().to_dict("records")
+                f"where d.person_pseudonym in {_SUBJECT}", subject)
     return records, profiles

@@ -11,11 +11,14 @@ import os
 import click
 
 from ketenbrug.cli.audit import audit
+from ketenbrug.cli.config import config
 from ketenbrug.cli.contracts import contracts
+from ketenbrug.cli.database import db
 from ketenbrug.cli.extract import extract
 from ketenbrug.cli.hub import demo, status, ui
 from ketenbrug.cli.keys import keys
 from ketenbrug.cli.privacy import privacy
+from ketenbrug.cli.production import run, serve
 from ketenbrug.cli.profiles import profiles
 from ketenbrug.cli.quarantine import quarantine
 from ketenbrug.cli.retention import retention
@@ -37,13 +40,16 @@ class _HubCommandLine(click.Group):
 
 def _refusals() -> tuple[type[Exception], ...]:
     # Imported only once something failed, so `ketenbrug --help` stays fast.
+    from ketenbrug.config import ConfigError
+    from ketenbrug.databases import DatabaseUnavailable
     from ketenbrug.privacy.checkpoints import LogTampered
     from ketenbrug.privacy.disclosure_log import LogError
     from ketenbrug.privacy.file_modes import FileModeError
     from ketenbrug.privacy.keys import KeyMaterialError
     from ketenbrug.privacy.vault import VaultError
 
-    return (FileModeError, KeyMaterialError, LogError, LogTampered, VaultError)
+    return (ConfigError, DatabaseUnavailable, FileModeError, KeyMaterialError, LogError,
+            LogTampered, VaultError)
 
 
 @click.group(cls=_HubCommandLine)
@@ -54,6 +60,6 @@ def main() -> None:
     os.umask(0o077)
 
 
-for command in (demo, status, ui, audit, contracts, extract, keys, privacy, profiles,
-                quarantine, retention, world):
+for command in (demo, run, serve, status, ui, audit, config, contracts, db, extract, keys,
+                privacy, profiles, quarantine, retention, world):
     main.add_command(command)

@@ -112,7 +112,7 @@ def lineage(out: Path | None) -> None:
 
     settings = Settings.from_env()
     wait_to_read(settings)
-    manifest, compiled = load_dbt_manifest(settings.warehouse_path)
+    manifest, compiled = load_dbt_manifest(settings.warehouse, settings.home)
     report = build_lineage(asset_parents(), manifest, compiled=compiled,
                            disclosure_log=_log_or_none(settings))
     click.echo(write_html(report, out or settings.home / "reports" / "lineage.html"))
@@ -157,7 +157,7 @@ def openlineage(out: Path | None) -> None:
         materialisations = read_materialisations(settings.dagster_home)
     except FileNotFoundError as error:
         raise click.ClickException(str(error)) from error
-    manifest, compiled = load_dbt_manifest(settings.warehouse_path)
+    manifest, compiled = load_dbt_manifest(settings.warehouse, settings.home)
     path = out or settings.home / "reports" / "openlineage.jsonl"
     count = write_events(build_events(materialisations, asset_parents(), manifest,
                                       _log_or_none(settings), compiled=compiled), path)

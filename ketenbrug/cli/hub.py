@@ -64,6 +64,11 @@ def _demo(settings: Settings, clients: int, seed: int, fresh: bool, holder: dict
                             as_of_date=world.today.isoformat())
         record_world(settings, clients, seed, world.today)
         outcome = run_hub_job(holder)
+    report_outcome(settings, outcome, started)
+
+
+def report_outcome(settings: Settings, outcome, started: float) -> None:
+    """The summary `demo` and `run` end with; exit 1 when a step or a check failed."""
     click.echo(f"dagster run {outcome.run_id}: {'success' if outcome.success else 'FAILED'} "
                f"in {time.perf_counter() - started:.1f} s")
     _print_status(settings)
@@ -82,8 +87,7 @@ def _refuse_unfinished_rotation(settings: Settings) -> None:
 
     if not settings.keys_dir.exists():
         return
-    state = linkage_state(KeyStore(settings.keys_dir), settings.vault_path,
-                          settings.warehouse_path)
+    state = linkage_state(KeyStore(settings.keys_dir), settings.vault, settings.warehouse)
     try:
         state.require_consistent("a hub run")
     except LinkageInconsistent as refused:
@@ -166,8 +170,8 @@ def _print_status(settings: Settings) -> None:
 def _print_outputs(settings: Settings) -> None:
     packages = sorted(settings.outbox_dir.glob("*/*.kbpkg"))
     click.echo("outputs:")
-    click.echo(f"  warehouse        {settings.warehouse_path}")
-    click.echo(f"  identity vault   {settings.vault_path}")
+    click.echo(f"  warehouse        {settings.warehouse}")
+    click.echo(f"  identity vault   {settings.vault}")
     click.echo(f"  handover outbox  {settings.outbox_dir} ({len(packages)} sealed packages)")
     click.echo(f"  disclosure log   {settings.disclosure_log}")
     click.echo(f"  dagster instance {settings.dagster_home} (`make ui` to browse)")

@@ -43,7 +43,7 @@ def status() -> None:
     if not versions:
         click.echo(f"no keys under {settings.keys_dir}: run `ketenbrug keys init`")
         sys.exit(1)
-    problems = key_check_problems(store, settings.vault_path)
+    problems = key_check_problems(store, settings.vault)
     for info in versions:
         marker = "current" if info.is_current else "history"
         click.echo(f"  v{info.version}  {marker:<8} created {info.created_at}  "
@@ -52,7 +52,7 @@ def status() -> None:
         for problem in problems.values():
             click.echo(problem, err=True)
         sys.exit(1)
-    state = linkage_state(store, settings.vault_path, settings.warehouse_path)
+    state = linkage_state(store, settings.vault, settings.warehouse)
     click.echo(f"vault values under: {', '.join(f'v{v}' for v in state.vault) or 'none yet'}")
     click.echo("warehouse pseudonyms under: "
                f"{', '.join(f'v{v}' for v in state.warehouse) or 'none yet'}")
@@ -71,8 +71,7 @@ def rotate() -> None:
 
     settings = Settings.from_env()
     with writing(settings, "key rotation"):
-        report = rotate_keys(KeyStore(settings.keys_dir), settings.vault_path,
-                             settings.warehouse_path)
+        report = rotate_keys(KeyStore(settings.keys_dir), settings.vault, settings.warehouse)
     click.echo(f"rotated v{report.from_version} -> v{report.to_version}: "
                f"{report.persons_relinked} persons relinked, "
                f"{report.values_resealed} vault values resealed")

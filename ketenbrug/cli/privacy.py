@@ -12,6 +12,7 @@ import click
 
 from ketenbrug.cli.access import wait_to_read
 from ketenbrug.config import Settings
+from ketenbrug.databases import exists
 from ketenbrug.project_files import DBT_PROJECT_DIR
 
 if TYPE_CHECKING:
@@ -51,7 +52,8 @@ def scan(clients: int | None, seed: int | None, today: str | None) -> None:
         raise click.UsageError("give both --clients and --seed, or neither")
     roots = list(dict.fromkeys([settings.home, settings.dagster_home, DBT_PROJECT_DIR / "logs",
                                 DBT_PROJECT_DIR / "target"]))
-    skip = [settings.vault_path, settings.warehouse_path]
+    # The databases' own files, when they are files; what they hold is scanned as tables.
+    skip = [t for t in (settings.vault, settings.warehouse) if isinstance(t, Path)]
     hits = []
     if params["clients"]:
         from ketenbrug.simulators import generate_world
@@ -61,8 +63,8 @@ def scan(clients: int | None, seed: int | None, today: str | None) -> None:
             today=date.fromisoformat(params["today"]) if params["today"] else None)
         truth = TruthIndex(world.persons)
         hits += scan_files(roots, truth, skip=skip)
-        if settings.warehouse_path.exists():
-            hits += scan_warehouse(settings.warehouse_path, truth)
+        if exists(settings.warehouse):
+            hits += scan_warehouse(settings.warehouse, truth)
         click.echo(f"scanned for {len(world.persons)} synthetic identities "
                    f"(clients {params['clients']}, seed {params['seed']})")
     report = _detector_scan(settings, roots, skip)
@@ -85,10 +87,10 @@ def _detector_scan(settings: Settings, roots: list[Path], skip: list[Path]) -> D
     from ketenbrug.privacy.leak_scan import DetectorScan
 
     keys = KeyStore(settings.keys_dir)
-    if settings.vault_path.exists() and keys.versions():
+    if exists(settings.vault) and keys.versions():
         known = KnownBsns(Pseudonymiser(keys.current(), INTERNAL_DOMAIN),
-                          IdentityVault(settings.vault_path, keys))
-        click.echo(f"scanned with the identity detectors and the vault ({settings.vault_path})")
+                          IdentityVault(settings.vault, keys))
+        click.echo(f"scanned with the identity detectors and the vault ({settings.vault})")
     else:
         known = KnownBsns(None, None)
         click.echo("scanned with the identity detectors (no vault: no BSN look-up)")
@@ -96,8 +98,8 @@ def _detector_scan(settings: Settings, roots: list[Path], skip: list[Path]) -> D
                  for d in all_datasets() for f in d.fields if f.form == "free_text"}
     scanner = DetectorScan(known, free_text)
     scanner.add_files(roots, skip=skip)
-    if settings.warehouse_path.exists():
-        scanner.add_warehouse(settings.warehouse_path)
+    if exists(settings.warehouse):
+        scanner.add_warehouse(settings.warehouse)
     return scanner.report()
 
 

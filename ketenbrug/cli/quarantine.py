@@ -25,7 +25,7 @@ def list_(status: str) -> None:
 
     settings = Settings.from_env()
     wait_to_read(settings)
-    batches = list_batches(settings.warehouse_path, status)
+    batches = list_batches(settings.warehouse, status)
     if not batches:
         click.echo(f"no {status} batches" if status != "all" else "no batches")
     for b in batches:
@@ -42,7 +42,7 @@ def show(batch_id: str) -> None:
     try:
         settings = Settings.from_env()
         wait_to_read(settings)
-        report = show_batch(settings.warehouse_path, batch_id)
+        report = show_batch(settings.warehouse, batch_id)
     except QuarantineError as exc:
         raise click.ClickException(str(exc)) from None
     ledger = report.ledger
@@ -70,7 +70,7 @@ def release(batch_id: str, reason: str) -> None:
     settings = Settings.from_env()
     try:
         with writing(settings, "quarantine release"):
-            result = release_batch(settings.warehouse_path, batch_id, reason,
+            result = release_batch(settings.warehouse, batch_id, reason,
                                    getpass.getuser())
     except QuarantineError as exc:
         click.echo(str(exc), err=True)
@@ -89,7 +89,7 @@ def drop(batch_id: str, reason: str) -> None:
     settings = Settings.from_env()
     try:
         with writing(settings, "quarantine drop"):
-            count = drop_batch(settings.warehouse_path, batch_id, reason, getpass.getuser())
+            count = drop_batch(settings.warehouse, batch_id, reason, getpass.getuser())
     except QuarantineError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

@@ -24,7 +24,7 @@ def plan(as_of: str | None) -> None:
     settings = Settings.from_env()
     wait_to_read(settings)
     try:
-        result = plan_retention(settings.warehouse_path, settings.vault_path, settings.keys_dir,
+        result = plan_retention(settings.warehouse, settings.vault, settings.keys_dir,
                                 settings.outbox_dir,
                                 date.fromisoformat(as_of) if as_of else date.today())
     except RetentionRefused as refused:
@@ -46,7 +46,7 @@ def apply(as_of: str | None) -> None:
     settings = Settings.from_env()
     try:
         with writing(settings, "retention apply"):
-            result = apply_retention(settings.warehouse_path, settings.vault_path,
+            result = apply_retention(settings.warehouse, settings.vault,
                                      settings.keys_dir, settings.outbox_dir,
                                      settings.disclosure_log,
                                      date.fromisoformat(as_of) if as_of else date.today())

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ketenbrug import run_lock
-from ketenbrug.config import Settings, source_env
-from ketenbrug.project_files import DAGSTER_INSTANCE_TEMPLATE
+from ketenbrug.cli.instance import write_instance
+from ketenbrug.config import BY_NAME, Settings, source_env
 
 
 @dataclass(frozen=True)
@@ -23,18 +23,21 @@ class RunOutcome:
 
 def prepare_environment(settings: Settings, base_urls: Mapping[str, str] | None = None,
                         credentials: Mapping[str, str] | None = None,
-                        as_of_date: str | None = None) -> None:
-    """Export the settings (and source endpoints, if given) for Dagster, dbt and resources."""
-    settings.home.mkdir(parents=True, exist_ok=True)
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(DAGSTER_INSTANCE_TEMPLATE, settings.dagster_home / "dagster.yaml")
+                        as_of_date: str | None = None) -> Settings:
+    """Write the Dagster instance and export the settings (with the source endpoints and
+    date, if given) for this process's run and its children (dbt, step processes); return
+    the settings they now read."""
     os.environ.update(settings.export())
     for slug, url in (base_urls or {}).items():
         url_var, credential_var = source_env(slug)
         os.environ[url_var] = url
         os.environ[credential_var] = (credentials or {})[slug]
     if as_of_date:
-        os.environ["KETENBRUG_AS_OF_DATE"] = as_of_date
+        os.environ[BY_NAME["as_of_date"].env] = as_of_date
+    settings = Settings.load()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    write_instance(settings)
+    return settings
 
 
 PID_TAG = "ketenbrug/pid"
@@ -46,21 +49,28 @@ def run_hub_job(holder: dict | None = None) -> RunOutcome:
     The caller holds the hub's run lock (`holder`, its record, gets the run id). Runs an
     earlier process left unfinished (killed) are marked failed first.
     """
-    from dagster import DagsterInstance
+    from dagster import DagsterInstance, execute_job, reconstructable
 
-    from ketenbrug.pipelines.definitions import defs
+    from ketenbrug.pipelines.definitions import build_definitions, hub_job
 
+    settings = Settings.load()
     run_id = str(uuid.uuid4())
-    if holder is not None:
-        holder["run_id"] = run_id
-        run_lock.announce(Settings.from_env().home, holder)
+    # The full event stream is in the instance (and the UI); the terminal gets warnings.
+    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    tags = {PID_TAG: str(os.getpid())}
+    result: Any
     with DagsterInstance.get() as instance:
         fail_dead_runs(instance)
-        # The full event stream is in the instance (and the UI); the terminal gets warnings.
-        result = defs.resolve_job_def("hub").execute_in_process(
-            instance=instance, raise_on_error=False, run_id=run_id,
-            tags={PID_TAG: str(os.getpid())},
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+        if settings.executor == "in_process":
+            if holder is not None:
+                holder["run_id"] = run_id
+                run_lock.announce(settings.home, holder)
+            result = build_definitions(settings).resolve_job_def("hub").execute_in_process(
+                instance=instance, raise_on_error=False, run_id=run_id, tags=tags,
+                run_config=run_config)
+        else:  # step processes rebuild the job from the settings exported above
+            result = execute_job(reconstructable(hub_job), instance=instance,
+                                 run_config=run_config, tags=tags, raise_on_error=False)
         failed = [e.step_key for e in result.all_events
                   if e.is_step_failure and e.step_key]
         checks = [f"{e.asset_key.to_user_string()}:{e.check_name}"
@@ -96,5 +106,9 @@ def fail_dead_runs(instance) -> list[str]:
     for run in dead:
         instance.report_run_failed(
             run, message=f"process {run.tags[PID_TAG]} is gone: the run was killed")
+        # The pool slot a killed step held (a landing step's, one per source) is freed
+        # with it; else the next run's step would wait for that slot for ever.
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
     return [run.run_id for run in dead]
 

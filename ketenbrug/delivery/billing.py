@@ -16,8 +16,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from ketenbrug import warehouse
+from ketenbrug import warehouse as warehouse_db
 from ketenbrug.contracts.registers import load_purposes
+from ketenbrug.databases import Target, marts_schema
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy import Recipient, append_entry, read_log
 from ketenbrug.privacy.csv_safe import to_csv
@@ -70,17 +71,19 @@ def _write(folder: Path, name: str, data: bytes, rows: int, **extra: object) -> 
     return {"file": name, "row_count": rows, "sha256": hashlib.sha256(data).hexdigest(), **extra}
 
 
-def _read_lines(warehouse_path: Path) -> tuple[list[dict], dict[str, str | None]]:
-    """The statement lines, and how fresh each source's published data is."""
-    with warehouse.connect(warehouse_path, read_only=True) as con:
+def _read_lines(warehouse: Target) -> tuple[list[dict], dict[str, str | None]]:
+    """The statement lines, and how fresh each source's published data is (one read-only
+    unit of work on a DuckDB or PostgreSQL warehouse)."""
+    with warehouse_db.connect(warehouse, read_only=True) as con:
         cursor = con.execute(
-            f"select {', '.join(STATEMENT_COLUMNS)} from main.billing_statements "  # noqa: S608 (constant columns)
+            f"select {', '.join(STATEMENT_COLUMNS)} "  # noqa: S608 (constant columns)
+            f"from {marts_schema(con)}.billing_statements "
             "order by municipality_code, billing_month_date, agreement_id")
         lines = [dict(zip(STATEMENT_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
-        return lines, warehouse.published_as_of(con)
+        return lines, warehouse_db.published_as_of(con)
 
 
-def deliver_billing_statements(*, warehouse_path: Path, outbox: Path, disclosure_log: Path,
+def deliver_billing_statements(*, warehouse: Target, outbox: Path, disclosure_log: Path,
                                as_of: str, run_id: str) -> dict[str, dict]:
     """Write every municipality's statements and manifest under `outbox`, log each delivery.
 
@@ -88,7 +91,7 @@ def deliver_billing_statements(*, warehouse_path: Path, outbox: Path, disclosure
     """
     purpose = load_purposes()[PURPOSE]
     by_municipality: dict[str, dict[str, list[dict]]] = {}
-    lines, as_of_per_source = _read_lines(warehouse_path)
+    lines, as_of_per_source = _read_lines(warehouse)
     for line in lines:
         month = line["billing_month_date"].strftime("%Y-%m")
         by_municipality.setdefault(line["municipality_code"], {}).setdefault(month, []).append(line)

@@ -2,14 +2,16 @@
 
 Re-identification happens here and only here, through privacy.reidentify, which checks
 the purposes register and writes the disclosure log. Each package is signed by the hub
-and encrypted for the one municipality it is meant for.
+and encrypted for the one municipality it is meant for. The warehouse is a Target (a
+DuckDB file or a PostgreSQL database), read in one read-only unit of work.
 """
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ketenbrug import warehouse
+from ketenbrug import warehouse as warehouse_db
 from ketenbrug.contracts.registers import load_purposes
+from ketenbrug.databases import Target, fetch_rows, marts_schema
 from ketenbrug.delivery.handover_package import data_checksum, handover_files, handover_manifest
 from ketenbrug.delivery.transport import (
     Delivered,
@@ -54,7 +56,7 @@ class HandoverDelivery:
     source_as_of: dict[str, str | None] = field(default_factory=dict)  # freshness per source
 
 
-def deliver_handover_packages(*, warehouse_path: Path, keys_dir: Path, keyring: KeyRing,
+def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: KeyRing,
                               vault: IdentityVault, disclosure_log: Path, outbox: Path,
                               delivery_url: str, as_of: str, run_id: str) -> HandoverDelivery:
     """Seal and deliver one package per municipality with people in the handover window.
@@ -65,30 +67,36 @@ def deliver_handover_packages(*, warehouse_path: Path, keys_dir: Path, keyring: 
     rotation is unfinished.
     """
     # Re-identifying across an unfinished key rotation would match nobody, or the wrong key.
-    linkage_state(vault.keys, vault.path, warehouse_path).require_consistent(
+    linkage_state(vault.keys, vault.target, warehouse).require_consistent(
         "warm-handover delivery")
     recovered = recover_outbox(outbox, delivered_packages(disclosure_log))
-    with warehouse.connect(warehouse_path, read_only=True) as con:
-        frame = con.execute(
+    with warehouse_db.connect(warehouse, read_only=True) as con:
+        # Plain values, not a frame: a date stays a date and a missing count empty in the
+        # package, on either engine.
+        _, found = fetch_rows(
+            con,
             f"select municipality_code, person_pseudonym, {', '.join(HANDOVER_COLUMNS)} "  # noqa: S608
-            "from main.warm_handover where handover_route = 'probation' "
-            "order by municipality_code, expected_date, handover_id").df()
-        source_as_of = warehouse.published_as_of(con)
+            f"from {marts_schema(con)}.warm_handover where handover_route = 'probation' "
+            "order by municipality_code, expected_date, handover_id")
+        source_as_of = warehouse_db.published_as_of(con)
+    by_municipality: dict[str, list[dict]] = {}
+    for row in found:
+        by_municipality.setdefault(row["municipality_code"], []).append(row)
     signing_key = load_or_create_signing_key(keys_dir)
     purpose = load_purposes()[PURPOSE]
     delivered, duplicates = {}, 0
     columns = [*IDENTITY_COLUMNS, PERSON_REF, *HANDOVER_COLUMNS]
-    for code, rows in frame.groupby("municipality_code", sort=True):
+    for code, rows in sorted(by_municipality.items()):
         recipient = Recipient("municipality", code)
-        persons = rows["person_pseudonym"].unique().tolist()
+        persons = list(dict.fromkeys(r["person_pseudonym"] for r in rows))
         identities = reidentify(vault, disclosure_log, purpose=PURPOSE, recipient=recipient,
                                 pseudonyms=persons, source_datasets=SOURCE_DATASETS,
                                 run_id=run_id)
         refs = {person: ref for person, _, ref in rekey(keyring, [(p, code) for p in persons])}
         records = [
-            [identities.get(r.person_pseudonym, {}).get(c) for c in IDENTITY_COLUMNS]
-            + [refs[r.person_pseudonym]] + [getattr(r, c) for c in HANDOVER_COLUMNS]
-            for r in rows.itertuples(index=False)
+            [identities.get(r["person_pseudonym"], {}).get(c) for c in IDENTITY_COLUMNS]
+            + [refs[r["person_pseudonym"]]] + [r[c] for c in HANDOVER_COLUMNS]
+            for r in rows
         ]
         files = handover_files(columns, records)
         manifest = handover_manifest(

@@ -5,6 +5,10 @@ it (e.g. a detention's actual release date). A record whose latest version is pa
 period + anchor goes from landing, with every version; an identity no longer referred
 to by any landed record goes from the vault; sealed packages past their purpose's
 retention go from the outbox. The removal is written to the disclosure log.
+
+The warehouse and the vault are each a Target (a DuckDB file or a PostgreSQL database),
+or a str naming a DuckDB file; the SQL is the same on both engines but for one form,
+reading a text anchor as a date (`databases.text_as_date`).
 """
 
 from __future__ import annotations
@@ -14,15 +18,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
-from ketenbrug import warehouse
 from ketenbrug.connectors import DatasetManifest, all_datasets
 from ketenbrug.contracts.registers import load_purposes
+from ketenbrug.databases import PostgresTarget, Target, exists, text_as_date
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy import IdentityVault, KeyStore, append_entry, key_version_of
 from ketenbrug.privacy.checkpoints import checkpoint_hub_log
+from ketenbrug.warehouse import Connection, connect, ensure_landing, record_removal, table_exists
 from ketenbrug.warehouse.schema import DOMAIN_PSEUDONYMS, FORMER_DOMAIN_PSEUDONYMS, landing_table
 
 _PERIOD = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?")
@@ -53,14 +57,14 @@ class RetentionRefused(Exception):
     """Retention would be unsafe now (linkage between vault and warehouse inconsistent)."""
 
 
-def plan_retention(warehouse_path: Path, vault_path: Path, keys_dir: Path, outbox: Path,
-                   as_of: date) -> RetentionResult:
+def plan_retention(warehouse: Target | str, vault: Target | str, keys_dir: Path,
+                   outbox: Path, as_of: date) -> RetentionResult:
     """What `apply_retention` would remove on `as_of`, per dataset, changing nothing."""
-    return _retention(warehouse_path, vault_path, keys_dir, outbox, as_of, apply=False)
+    return _retention(warehouse, vault, keys_dir, outbox, as_of, apply=False)
 
 
-def apply_retention(warehouse_path: Path, vault_path: Path, keys_dir: Path, outbox: Path,
-                    log_path: Path, as_of: date) -> RetentionResult:
+def apply_retention(warehouse: Target | str, vault: Target | str, keys_dir: Path,
+                    outbox: Path, log_path: Path, as_of: date) -> RetentionResult:
     """Remove everything past retention on `as_of`, book it in the ledger, log it.
 
     The ledger keeps received = staged + quarantined + rejected + removed for every batch,
@@ -68,7 +72,7 @@ def apply_retention(warehouse_path: Path, vault_path: Path, keys_dir: Path, outb
     Refuses (RetentionRefused) while vault and warehouse are on different key versions (an
     interrupted key rotation), when every person would look unreferenced.
     """
-    result = _retention(warehouse_path, vault_path, keys_dir, outbox, as_of, apply=True)
+    result = _retention(warehouse, vault, keys_dir, outbox, as_of, apply=True)
     append_entry(log_path, {
         "event": "retention", "as_of": as_of.isoformat(),
         "records_removed": result.records_removed,
@@ -79,30 +83,30 @@ def apply_retention(warehouse_path: Path, vault_path: Path, keys_dir: Path, outb
     return result
 
 
-def _retention(warehouse_path: Path, vault_path: Path, keys_dir: Path, outbox: Path,
-               as_of: date, apply: bool) -> RetentionResult:
+def _retention(warehouse: Target | str, vault_at: Target | str, keys_dir: Path,
+               outbox: Path, as_of: date, apply: bool) -> RetentionResult:
     result = RetentionResult(as_of)
-    vault = IdentityVault(vault_path, KeyStore(keys_dir)) if vault_path.exists() else None
+    vault = IdentityVault(vault_at, KeyStore(keys_dir)) if exists(_target(vault_at)) else None
     held = vault.pseudonyms() if vault else set()
-    with warehouse.connect(warehouse_path, read_only=not apply) as con:
+    with connect(warehouse, read_only=not apply) as con:
         if apply:
             con.begin()  # the warehouse's part is one transaction: all of it, or nothing
         for manifest in all_datasets():
             if apply:
-                warehouse.ensure_landing(con, manifest)
-            elif not warehouse.table_exists(con, landing_table(manifest)):
+                ensure_landing(con, manifest)
+            elif not table_exists(con, landing_table(manifest)):
                 continue
             due = _due(con, manifest, cutoff(as_of, manifest.retention))
             result.records_removed[f"{manifest.source}.{manifest.name}"] = len(due)
             if apply:
                 _purge_dataset(con, manifest, due)
-        still_referred = {p for (p,) in con.execute(_referenced_pseudonyms_sql()).fetchall()}
+        still_referred = {p for (p,) in con.execute(_referenced_pseudonyms_sql(con)).fetchall()}
         _refuse_inconsistent_linkage(held, still_referred)  # on refusal nothing is committed
         if apply:
             for table in (DOMAIN_PSEUDONYMS, FORMER_DOMAIN_PSEUDONYMS):
-                if warehouse.table_exists(con, table):
+                if table_exists(con, table):
                     con.execute(f"delete from {table} where person_pseudonym not in "
-                                f"({_referenced_pseudonyms_sql()})")
+                                f"({_referenced_pseudonyms_sql(con)})")
             failpoint("retention:warehouse")
             con.commit()
     orphans = sorted(held - still_referred)
@@ -126,18 +130,22 @@ def _refuse_inconsistent_linkage(vault: set[str], warehouse_refs: set[str]) -> N
             "otherwise take every person for unreferenced.")
 
 
-def _due(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest, before: date) -> list[str]:
+def _target(at: Target | str) -> Target:
+    return at if isinstance(at, PostgresTarget) else Path(at)
+
+
+def _due(con: Connection, manifest: DatasetManifest, before: date) -> list[str]:
     """Record keys whose latest version is past retention (judged as the record is now)."""
     table, anchor = landing_table(manifest), manifest.retention_anchor
+    anchor_date = text_as_date(con, f"left({anchor}, 10)")
     return [k for (k,) in con.execute(
         f"select _record_key from (select _record_key, {anchor}, row_number() over ("
         "partition by _record_key order by updated_at desc, _received_at desc) as rn "
-        f"from {table}) where rn = 1 and try_cast(left({anchor}, 10) as date) < ?",
+        f"from {table}) as latest where rn = 1 and {anchor_date} < ?",
         [before]).fetchall()]
 
 
-def _purge_dataset(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
-                   due: list[str]) -> None:
+def _purge_dataset(con: Connection, manifest: DatasetManifest, due: list[str]) -> None:
     """Remove every version of the `due` records, booking each row against its batch."""
     if not due:
         return
@@ -148,12 +156,18 @@ def _purge_dataset(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
         "group by 1").fetchall())
     con.execute(f"delete from {table} where _record_key in (select k from due)")
     con.unregister("due")
-    warehouse.record_removal(con, manifest, per_batch)
+    record_removal(con, manifest, per_batch)
 
 
-def _referenced_pseudonyms_sql() -> str:
-    """Every internal pseudonym some landed record still refers to."""
-    tables = [landing_table(m) for m in all_datasets() if m.identity]
+def _referenced_pseudonyms_sql(con: Connection) -> str:
+    """Every internal pseudonym some landed record still refers to.
+
+    Only tables that exist are read: a plan on a warehouse that has not landed every
+    dataset yet (on PostgreSQL, a missing table would abort the whole snapshot)."""
+    tables = [landing_table(m) for m in all_datasets()
+              if m.identity and table_exists(con, landing_table(m))]
+    if not tables:
+        return "select cast(null as varchar) as person_pseudonym where false"
     return " union ".join(f"select person_pseudonym from {t} "
                           "where person_pseudonym is not null" for t in tables)
 

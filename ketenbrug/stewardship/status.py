@@ -1,13 +1,16 @@
-"""What a steward asks first: the last run, what the marts hold, which checks failed."""
+"""What a steward asks first: the last run, what the marts hold, which checks failed.
+
+The warehouse is `settings.warehouse`: a DuckDB file, or a PostgreSQL database whose marts
+dbt builds in the schema `databases.marts_schema` names.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import duckdb
-
-from ketenbrug import warehouse
 from ketenbrug.config import Settings
+from ketenbrug.databases import exists, marts_schema
+from ketenbrug.warehouse import Connection, connect, published_as_of, table_exists
 from ketenbrug.warehouse.schema import BATCHES
 
 MARTS = ("client_profiles", "client_orders", "warm_handover", "volume_monitor",
@@ -28,24 +31,28 @@ def collect_status(settings: Settings, read_warehouse: bool = True) -> HubStatus
     warehouse, read-only; never starts anything."""
     status = HubStatus()
     _read_runs(settings, status)
-    if read_warehouse and settings.warehouse_path.exists():
-        with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+    target = settings.warehouse
+    if read_warehouse and exists(target):
+        with connect(target, read_only=True) as con:
+            schema = marts_schema(con)
             tables = {r[0] for r in con.execute(
-                "select table_name from information_schema.tables").fetchall()}
+                "select table_name from information_schema.tables where table_schema = ?",
+                [schema]).fetchall()}
             for mart in MARTS:
-                status.mart_rows[mart] = _row_count(con, mart) if mart in tables else None
-            if warehouse.table_exists(con, BATCHES):
-                status.published_as_of = warehouse.published_as_of(con)
+                status.mart_rows[mart] = (_row_count(con, schema, mart) if mart in tables
+                                          else None)
+            if table_exists(con, BATCHES):
+                status.published_as_of = published_as_of(con)
                 status.batches = con.execute(
                     "select source, dataset, batch_id, status, received, staged, quarantined, "
                     "rejected, verdict from (select *, row_number() over (partition by source, "
-                    f"dataset order by received_at desc) as rn from {BATCHES}) "
+                    f"dataset order by received_at desc) as rn from {BATCHES}) as latest "
                     "where rn = 1 order by source, dataset").df().to_dict("records")
     return status
 
 
-def _row_count(con: duckdb.DuckDBPyConnection, mart: str) -> int:
-    row = con.execute(f"select count(*) from main.{mart}").fetchone()  # noqa: S608 (allow-listed)
+def _row_count(con: Connection, schema: str, mart: str) -> int:
+    row = con.execute(f"select count(*) from {schema}.{mart}").fetchone()  # noqa: S608 (allow-listed)
     assert row is not None  # count(*) always returns a row
     return row[0]
 

@@ -1,13 +1,19 @@
-"""Connections to the DuckDB warehouse, opened per unit of work and closed at once.
+"""Connections to the warehouse, opened per unit of work and closed at once.
+
+The warehouse is a DuckDB file (the embedded profile) or a PostgreSQL database (the
+production profile, `ketenbrug.databases.PostgresTarget`). On DuckDB the caller gets
+DuckDB's own connection, unwrapped; on PostgreSQL a `PostgresConnection` with the same
+API, where a read-only connection is one REPEATABLE READ, READ ONLY snapshot that
+neither blocks a run's writers nor waits for them.
 
 DuckDB allows one writing process per file, and a connection kept across Dagster steps
 blocks dbt (../shared/STACK.md).
 
-The warehouse holds pseudonymised personal data, so it is owner-only: DuckDB creates the
-file (and its .wal) with the process's umask, so both are set to 0600 right after the
-connection opens, in a folder created 0700; an existing warehouse that group or others
-can read is refused (WarehouseExposed) rather than tightened, since it may have been
-read already.
+The warehouse holds pseudonymised personal data, so a DuckDB warehouse is owner-only:
+DuckDB creates the file (and its .wal) with the process's umask, so both are set to 0600
+right after the connection opens, in a folder created 0700; an existing warehouse that
+group or others can read is refused (WarehouseExposed) rather than tightened, since it
+may have been read already. (PostgreSQL's own roles and grants guard its database.)
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from ketenbrug.databases import PostgresConnection, PostgresTarget, Target, open_postgres
 from ketenbrug.privacy.file_modes import (
     FileModeError,
     make_database_private,
@@ -30,6 +37,9 @@ from ketenbrug.privacy.file_modes import (
 _LOCKED = "Could not set lock"
 LOCK_WAIT_S = 15.0
 
+# What `connect` yields: DuckDB's own connection, or the same API on PostgreSQL.
+Connection = duckdb.DuckDBPyConnection | PostgresConnection
+
 
 class WarehouseBusy(Exception):
     """Another process kept the warehouse file locked for longer than we wait."""
@@ -40,15 +50,22 @@ class WarehouseExposed(FileModeError):
 
 
 @contextmanager
-def connect(path: Path | str, read_only: bool = False,
-            wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(target: Target | str, read_only: bool = False,
+            wait_s: float = LOCK_WAIT_S) -> Iterator[Connection]:
     """Open the warehouse for one unit of work and close it afterwards.
 
-    Another process holding the file (a reader's moment, or a unit of work that is just
-    ending) is waited for, up to `wait_s`; then refuses with WarehouseBusy, naming the file.
-    Refuses (WarehouseExposed) an existing warehouse file that group or others can read.
+    `target` is a DuckDB file (a path, or a str naming one) or a PostgresTarget.
+    DuckDB: another process holding the file (a reader's moment, or a unit of work that
+    is just ending) is waited for, up to `wait_s`; then refuses with WarehouseBusy, naming
+    the file. Refuses (WarehouseExposed) an existing warehouse file that group or others
+    can read. PostgreSQL: `wait_s` does not apply (readers and writers do not exclude
+    each other); an unreachable server raises `databases.DatabaseUnavailable`.
     """
-    path = Path(path)
+    if isinstance(target, PostgresTarget):
+        with open_postgres(target, read_only=read_only) as pg:
+            yield pg
+        return
+    path = Path(target)
     private_dir(path.parent)
     if path.exists():
         try:
@@ -66,8 +83,11 @@ def connect(path: Path | str, read_only: bool = False,
             con.close()
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    """Whether `schema.table` exists (tables a later step or a rotation creates)."""
+def table_exists(con: Connection, qualified: str) -> bool:
+    """Whether `schema.table` exists (tables a later step or a rotation creates).
+
+    Ask this rather than catch a failed query: on PostgreSQL a failed statement aborts
+    the transaction it is in."""
     schema, table = qualified.split(".")
     row = con.execute("select count(*) from information_schema.tables "
                       "where table_schema = ? and table_name = ?", [schema, table]).fetchone()

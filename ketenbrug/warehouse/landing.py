@@ -1,6 +1,8 @@
 """Landing: one dataset's batch written to its table, each version once, every row accounted for.
 
-Identifiers come only from manifests (allow-listed names); values are always bound.
+Identifiers come only from manifests (allow-listed names); values are always bound. The
+SQL is the same on DuckDB and PostgreSQL (`warehouse.connect`); the incoming rows are an
+Arrow table registered as a relation on either.
 """
 
 from __future__ import annotations
@@ -8,20 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
 import pyarrow as pa
 
 from ketenbrug.connectors.manifest import DatasetManifest
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy.boundary import REFUSED_BECAUSE
+from ketenbrug.warehouse.connection import Connection
 from ketenbrug.warehouse.ledger import write_cursor
 from ketenbrug.warehouse.schema import (
     BATCHES,
     COLUMN_TYPES,
     LANDING_SCHEMA,
-    LEDGER_DDL,
     REJECTIONS,
     BatchStatus,
+    ensure_ledger,
     ident,
     landing_columns,
     landing_table,
@@ -36,18 +38,20 @@ class LandedBatch:
     rejected: int
 
 
-def ensure_landing(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> None:
+def ensure_landing(con: Connection, manifest: DatasetManifest) -> None:
     """Create the ledger and this dataset's landing table (all data columns as text)."""
-    con.execute(LEDGER_DDL)
+    ensure_ledger(con)
     wanted = landing_columns(manifest)
-    columns = ", ".join(f"{ident(c)} {COLUMN_TYPES.get(c, 'varchar')}" for c in wanted)
     table = landing_table(manifest)
-    con.execute(f"create table if not exists {table} ({columns})")
-    # A column the manifest or the boundary gained since the table was made is added,
-    # empty for earlier batches: landing never loses history to a schema change.
     present = {c for (c,) in con.execute(
         "select column_name from information_schema.columns where table_schema = ? "
         "and table_name = ?", [LANDING_SCHEMA, manifest.table]).fetchall()}
+    if not present:
+        columns = ", ".join(f"{ident(c)} {COLUMN_TYPES.get(c, 'varchar')}" for c in wanted)
+        con.execute(f"create table if not exists {table} ({columns})")
+        return
+    # A column the manifest or the boundary gained since the table was made is added,
+    # empty for earlier batches: landing never loses history to a schema change.
     for column in wanted:
         if column not in present:
             con.execute(f"alter table {table} add column {ident(column)} "
@@ -55,7 +59,7 @@ def ensure_landing(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) ->
 
 
 def land_batch(
-    con: duckdb.DuckDBPyConnection, manifest: DatasetManifest, rows: list[dict], *,
+    con: Connection, manifest: DatasetManifest, rows: list[dict], *,
     batch_id: str, received_at: datetime, fields_dropped: int, cursor: str | None,
 ) -> LandedBatch:
     """Land `rows` as one batch; a version already landed (same key and payload) lands once.
@@ -96,7 +100,7 @@ def land_batch(
     return counts
 
 
-def _write_batch(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest, batch_id: str,
+def _write_batch(con: Connection, manifest: DatasetManifest, batch_id: str,
                  accepted: list[dict], rejections: list[tuple[str, str | None, str]],
                  received: int, received_at: datetime, fields_dropped: int,
                  cursor: str | None) -> LandedBatch:

@@ -7,41 +7,48 @@ received = staged + quarantined + rejected holds for every batch once it is judg
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pandas as pd
 
 from ketenbrug.connectors.manifest import DatasetManifest
-from ketenbrug.warehouse.connection import table_exists
+from ketenbrug.databases import PostgresTarget, Target
+from ketenbrug.warehouse.connection import Connection, connect, table_exists
 from ketenbrug.warehouse.schema import (
     BATCHES,
     CURSORS,
     DECISIONS,
+    LANDING_SCHEMA,
     REJECTIONS,
     BatchStatus,
     landing_table,
 )
 
+if TYPE_CHECKING:  # imported when a batch is judged: GX takes seconds to import
+    from ketenbrug.contracts.gx_suite import ContractResult
+    from ketenbrug.contracts.odcs import Contract
 
-def read_cursor(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> str | None:
+
+def read_cursor(con: Connection, manifest: DatasetManifest) -> str | None:
     """Where the last pull of `manifest`'s dataset stopped; None before the first pull."""
-    try:
-        row = con.execute(
-            f"select updated_since from {CURSORS} where source = ? and dataset = ?",
-            [manifest.source, manifest.name]).fetchone()
-    except duckdb.CatalogException:
+    if not table_exists(con, CURSORS):
         return None
+    row = con.execute(
+        f"select updated_since from {CURSORS} where source = ? and dataset = ?",
+        [manifest.source, manifest.name]).fetchone()
     return row[0] if row else None
 
 
-def write_cursor(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
+def write_cursor(con: Connection, manifest: DatasetManifest,
                  updated_since: str) -> None:
     """Record where the pull of `manifest`'s dataset stopped."""
-    con.execute(f"insert or replace into {CURSORS} values (?, ?, ?)",
+    con.execute(f"insert into {CURSORS} values (?, ?, ?) on conflict (source, dataset) "
+                "do update set updated_since = excluded.updated_since",
                 [manifest.source, manifest.name, updated_since])
 
 
-def rewind_cursor(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
+def rewind_cursor(con: Connection, manifest: DatasetManifest,
                   updated_since: str) -> None:
     """Move the cursor back to `updated_since` (never forward), so those records come again."""
     con.execute(
@@ -49,7 +56,7 @@ def rewind_cursor(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
         "and updated_since > ?", [updated_since, manifest.source, manifest.name, updated_since])
 
 
-def unbalanced_batches(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
+def unbalanced_batches(con: Connection, manifest: DatasetManifest,
                        judged: bool = False) -> list[dict]:
     """Batches whose ledger does not reconcile with the rows actually landed and rejected.
 
@@ -85,7 +92,7 @@ def unbalanced_batches(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest
     return batches + orphans
 
 
-def pending_batches(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> list[str]:
+def pending_batches(con: Connection, manifest: DatasetManifest) -> list[str]:
     """Batches of `manifest`'s dataset still awaiting their contract's verdict, oldest first."""
     return [b for (b,) in con.execute(
         f"select batch_id from {BATCHES} where source = ? and dataset = ? and status = ? "
@@ -93,22 +100,49 @@ def pending_batches(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -
         [manifest.source, manifest.name, BatchStatus.LANDED.value]).fetchall()]
 
 
-def latest_batch_id(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest) -> str | None:
+def latest_batch_id(con: Connection, manifest: DatasetManifest) -> str | None:
     row = con.execute(
         f"select batch_id from {BATCHES} where source = ? and dataset = ? "
         "order by received_at desc limit 1", [manifest.source, manifest.name]).fetchone()
     return row[0] if row else None
 
 
-def batch_frame(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
+def batch_frame(con: Connection, manifest: DatasetManifest,
                 batch_id: str) -> pd.DataFrame:
-    """The rows one batch landed, as text, ready for its contract."""
+    """The rows one batch landed, as text, ready for its contract: every column of the
+    table (those of earlier manifests too) in the table's order, but the landing time."""
+    columns = ", ".join(c for (c,) in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? "
+        "and table_name = ? and column_name <> '_received_at' order by ordinal_position",
+        [LANDING_SCHEMA, manifest.table]).fetchall())
     return con.execute(
-        f"select * exclude (_received_at) from {landing_table(manifest)} "
+        f"select {columns} from {landing_table(manifest)} "  # noqa: S608 - the table's own names
         "where _batch_id = ?", [batch_id]).df()
 
 
-def record_verdict(con: duckdb.DuckDBPyConnection, batch_id: str, *, passed: bool,
+def validate_landed_batch(warehouse: Target | str, contract: Contract,
+                          manifest: DatasetManifest, batch_id: str) -> ContractResult:
+    """The contract's verdict on one landed batch, the same `ContractResult` on either engine.
+
+    DuckDB: GX runs inside DuckDB as SQL on the batch's rows (contracts/gx_sql.py), never
+    copying them out. PostgreSQL: GX's pandas engine runs on the batch's rows
+    (`batch_frame`, read in one read-only snapshot). GX 1.24's PostgreSQL datasource is
+    no better than its DuckDB one: it has no SQL for the date-format and JSON rules, and
+    the not-in-future rules need a parsed shadow column that PostgreSQL 15 cannot cast
+    softly; gx_sql's repairs would all have to be made again for a second dialect.
+    """
+    if isinstance(warehouse, PostgresTarget):
+        from ketenbrug.contracts.gx_suite import validate_batch
+
+        with connect(warehouse, read_only=True) as con:
+            frame = batch_frame(con, manifest, batch_id)
+        return validate_batch(contract, frame)
+    from ketenbrug.contracts.gx_sql import validate_batch_sql
+
+    return validate_batch_sql(contract, Path(warehouse), manifest.table, batch_id)
+
+
+def record_verdict(con: Connection, batch_id: str, *, passed: bool,
                    contract_version: str, verdict: str) -> dict:
     """Mark a batch passed (published to staging) or quarantined; return its accounting."""
     status = BatchStatus.PASSED if passed else BatchStatus.QUARANTINED
@@ -128,29 +162,27 @@ def record_verdict(con: duckdb.DuckDBPyConnection, batch_id: str, *, passed: boo
             "quarantined": quarantined, "rejected": rejected}
 
 
-
-
-def ledger_row(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict | None:
+def ledger_row(con: Connection, batch_id: str) -> dict | None:
     """The ledger row of one batch, or None when there is no such batch."""
     rows = con.execute(f"select * from {BATCHES} where batch_id = ?", [batch_id]).df()
     return None if rows.empty else rows.to_dict("records")[0]
 
 
-def rejections_by_reason(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, int]:
+def rejections_by_reason(con: Connection, batch_id: str) -> dict[str, int]:
     """How many records of one batch were rejected, per reason, most frequent first."""
     return dict(con.execute(
         f"select reason, count(*) from {REJECTIONS} where batch_id = ? "
         "group by reason order by 2 desc", [batch_id]).fetchall())
 
 
-def reject_records(con: duckdb.DuckDBPyConnection, batch_id: str, keys: list[str],
+def reject_records(con: Connection, batch_id: str, keys: list[str],
                    reason: str) -> None:
     """Add one rejection with `reason` for each record key of a batch."""
     con.executemany(f"insert into {REJECTIONS} values (?, ?, ?)",
                     [(batch_id, key, reason) for key in keys])
 
 
-def record_decision(con: duckdb.DuckDBPyConnection, batch_id: str, decision: BatchStatus,
+def record_decision(con: Connection, batch_id: str, decision: BatchStatus,
                     reason: str, steward: str) -> None:
     """Keep a steward's decision on a quarantined batch, with who and when."""
     con.execute(f"insert into {DECISIONS} values (?, ?, ?, ?, ?)",
@@ -158,7 +190,7 @@ def record_decision(con: duckdb.DuckDBPyConnection, batch_id: str, decision: Bat
                  datetime.now(UTC).replace(tzinfo=None)])
 
 
-def decisions(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[dict]:
+def decisions(con: Connection, batch_id: str) -> list[dict]:
     """The decisions taken on one batch, oldest first (none on a warehouse without any)."""
     if not table_exists(con, DECISIONS):
         return []
@@ -168,7 +200,7 @@ def decisions(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[dict]:
     return frame.to_dict("records")
 
 
-def record_removal(con: duckdb.DuckDBPyConnection, manifest: DatasetManifest,
+def record_removal(con: Connection, manifest: DatasetManifest,
                    removed_per_batch: dict[str, int]) -> None:
     """Book rows retention removed: out of staged (or quarantined), into removed.
 

@@ -7,10 +7,8 @@ Python readers use this one helper, so both sides ask the same question.
 
 from __future__ import annotations
 
-import duckdb
-
 from ketenbrug.connectors.manifest import DatasetManifest
-from ketenbrug.warehouse.connection import table_exists
+from ketenbrug.warehouse.connection import Connection, table_exists
 from ketenbrug.warehouse.schema import BATCHES, PUBLISHED_STATUSES, landing_table
 
 
@@ -26,7 +24,7 @@ def published_rows_sql(manifest: DatasetManifest) -> tuple[str, list[str]]:
     return sql, [status.value for status in PUBLISHED_STATUSES]
 
 
-def published_as_of(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
+def published_as_of(con: Connection) -> dict[str, str | None]:
     """Per dataset (`<source>.<dataset>`), when its newest published batch was received
     (ISO 8601, UTC): how fresh what staging reads of it is. None: never published."""
     if not table_exists(con, BATCHES):

@@ -3,6 +3,9 @@
 The ledger's books: received = staged + quarantined + rejected + removed, per batch, where
 `removed` counts the records retention took out after the verdict.
 
+The DDL is written once for both engines: DuckDB's and PostgreSQL's `varchar`,
+`timestamp`, `integer` and `boolean` are the same types.
+
 This module is the one owner of that schema. Python imports the names from here; dbt
 reads the published statuses through the `published_batch_statuses` macro, which a test
 holds equal to `PUBLISHED_STATUSES`. The privacy room owns the pseudonym tables it
@@ -16,6 +19,7 @@ from enum import StrEnum
 
 from ketenbrug.connectors.manifest import DatasetManifest
 from ketenbrug.privacy.domains import DOMAIN_TABLE, FORMER_TABLE
+from ketenbrug.warehouse.connection import Connection
 
 LANDING_SCHEMA = "landing"
 BATCHES = "landing._batches"
@@ -71,6 +75,26 @@ create table if not exists {DECISIONS} (
     decided_by varchar not null, decided_at timestamp not null
 );
 """
+
+LEDGER_TABLES = (BATCHES, REJECTIONS, CURSORS, DECISIONS)
+# The newest column of the ledger; a ledger that has it and every table is complete.
+_NEWEST_LEDGER_COLUMN = (BATCHES, "removed")
+
+
+def ensure_ledger(con: Connection) -> None:
+    """Create the ledger, or what an older one lacks; change nothing when it is complete.
+
+    Asked first, not left to `if not exists`: on PostgreSQL an ALTER TABLE locks the table
+    against every reader until its transaction ends, even when it adds nothing, and
+    retention runs this inside its one long transaction.
+    """
+    present = {(f"{schema}.{table}", column) for schema, table, column in con.execute(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where table_schema = ?", [LANDING_SCHEMA]).fetchall()}
+    tables = {table for table, _ in present}
+    if not (set(LEDGER_TABLES) <= tables and _NEWEST_LEDGER_COLUMN in present):
+        con.execute(LEDGER_DDL)
+
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 

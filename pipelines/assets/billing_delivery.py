@@ -29,7 +29,7 @@ def billing_statements_delivery(context: AssetExecutionContext,
                                 hub: HubStorage) -> MaterializeResult:
     outbox = Path(hub.outbox_dir)
     delivered = deliver_billing_statements(
-        warehouse_path=Path(hub.warehouse_path), outbox=outbox,
+        warehouse=hub.warehouse_target(), outbox=outbox,
         disclosure_log=Path(hub.disclosure_log), as_of=dbt_vars()["as_of_date"],
         run_id=context.run_id)
     # Fix the log's head under the hub's signature: from here on, cutting it shows.

@@ -10,9 +10,10 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from ketenbrug.failpoints import failpoint
+from ketenbrug.pipelines.dbt_profile import dbt_profile_args
 from ketenbrug.pipelines.dbt_project import KETENBRUG_DBT
 from ketenbrug.pipelines.resources import HubStorage
-from ketenbrug.project_files import dbt_run_target, ensure_dbt_manifest
+from ketenbrug.project_files import ensure_dbt_manifest
 
 
 class KetenbrugTranslator(DagsterDbtTranslator):
@@ -40,19 +41,20 @@ class KetenbrugTranslator(DagsterDbtTranslator):
         return metadata
 
 
-def dbt_vars() -> dict[str, str]:
+def dbt_vars(hub: HubStorage | None = None) -> dict[str, str]:
     """Run-time vars: the date the hub acts as of (the world's date in the demo)."""
-    return {"as_of_date": os.environ.get("KETENBRUG_AS_OF_DATE", date.today().isoformat())}
+    if hub is not None:
+        return {"as_of_date": hub.acts_as_of()}
+    return {"as_of_date": os.environ.get("KETENBRUG_AS_OF_DATE") or date.today().isoformat()}
 
 
 @dbt_assets(manifest=ensure_dbt_manifest(), project=KETENBRUG_DBT,
             dagster_dbt_translator=KetenbrugTranslator())
 def ketenbrug_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, hub: HubStorage):
     """Build (run + test) every selected dbt model against the hub's warehouse."""
-    os.environ["KETENBRUG_WAREHOUSE"] = hub.warehouse_path  # dbt's profile reads it
-    target = dbt_run_target(hub.warehouse_path)
-    events = dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context,
-                     target_path=target).stream()
+    target = hub.dbt_target_dir()
+    events = dbt.cli(["build", "--vars", json.dumps(dbt_vars(hub)), *dbt_profile_args(hub)],
+                     context=context, target_path=target).stream()
     for count, event in enumerate(events, start=1):
         if count == 10:  # some models built, most not: where the crash suite kills dbt
             failpoint("dbt:build")

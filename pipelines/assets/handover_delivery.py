@@ -25,7 +25,7 @@ WARM_HANDOVER = AssetKey(["warm_handover"])
 )
 def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> MaterializeResult:
     outcome = deliver_handover_packages(
-        warehouse_path=Path(hub.warehouse_path), keys_dir=Path(hub.keys_dir),
+        warehouse=hub.warehouse_target(), keys_dir=Path(hub.keys_dir),
         keyring=hub.keyring(), vault=hub.vault(), disclosure_log=Path(hub.disclosure_log),
         outbox=Path(hub.outbox_dir), delivery_url=hub.delivery_url,
         as_of=dbt_vars()["as_of_date"], run_id=context.run_id)

@@ -8,7 +8,6 @@ the batch ledger; staging models read passed batches only.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from dagster import (
     AssetKey,
@@ -37,6 +36,9 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
     @asset(
         key=landing_key(manifest), group_name=manifest.source, kinds={"duckdb", "python"},
         required_resource_keys={"hub", f"source_{manifest.source}"},
+        # One pull at a time per source system (dagster.yaml: every pool holds one step),
+        # several sources in parallel under the multiprocess or Celery executor.
+        pool=f"source_{manifest.source}",
         description=(f"{manifest.name} pulled from {manifest.source} (permitted fields only), "
                      "identities split into the vault, landed as one batch."),
         metadata={
@@ -51,7 +53,7 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
     def _land(context) -> MaterializeResult:
         hub: HubStorage = context.resources.hub
         connector = getattr(context.resources, f"source_{manifest.source}").connector()
-        db = Path(hub.warehouse_path)
+        db = hub.warehouse_target()  # a DuckDB file, or the production PostgreSQL
         started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with warehouse.connect(db) as con:
             warehouse.ensure_landing(con, manifest)

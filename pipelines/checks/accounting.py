@@ -7,21 +7,20 @@ may belong to a batch the ledger does not know (ketenbrug.warehouse.unbalanced_b
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
 from ketenbrug import warehouse
 from ketenbrug.connectors import DatasetManifest
+from ketenbrug.databases import Target
 
 DESCRIPTION = ("Nothing lost: for every batch, records received = landed + rejected with a "
                "reason, landed = staged or quarantined by the verdict, no batch is left "
                "without a verdict, and no landed row lacks its batch.")
 
 
-def accounting_result(manifest: DatasetManifest, warehouse_path: Path) -> AssetCheckResult:
+def accounting_result(manifest: DatasetManifest, target: Target) -> AssetCheckResult:
     """Reconcile the whole ledger of `manifest`'s dataset; passed when nothing is off."""
-    with warehouse.connect(warehouse_path, read_only=True) as con:
+    with warehouse.connect(target, read_only=True) as con:
         unbalanced = warehouse.unbalanced_batches(con, manifest, judged=True)
     return AssetCheckResult(
         check_name="accounting", passed=not unbalanced, severity=AssetCheckSeverity.ERROR,

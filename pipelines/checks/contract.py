@@ -1,7 +1,8 @@
 """The `contract` check of every landing asset: write-audit-publish's audit.
 
-The dataset's ODCS contract, compiled to Great Expectations and pushed down to DuckDB,
-judges every batch still awaiting a verdict, oldest first: this run's, and any an earlier
+The dataset's ODCS contract, compiled to Great Expectations (pushed down to DuckDB as
+SQL; on PostgreSQL run by GX's pandas engine: warehouse.validate_landed_batch), judges
+every batch still awaiting a verdict, oldest first: this run's, and any an earlier
 run left `landed` when it was killed. The ledger marks each passed (published to staging)
 or quarantined (held back from staging, the other datasets going on). Runs in one op with
 the accounting check (landing_checks.py).
@@ -9,14 +10,12 @@ the accounting check (landing_checks.py).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
 from ketenbrug import warehouse
 from ketenbrug.connectors import DatasetManifest
-from ketenbrug.contracts.gx_sql import validate_batch_sql
 from ketenbrug.contracts.odcs import load_contract
+from ketenbrug.databases import Target
 from ketenbrug.failpoints import failpoint
 
 DESCRIPTION = ("ODCS contract {id} v{version}, compiled to Great Expectations, on every batch "
@@ -24,7 +23,7 @@ DESCRIPTION = ("ODCS contract {id} v{version}, compiled to Great Expectations, o
                "are quarantined.")
 
 
-def contract_result(manifest: DatasetManifest, warehouse_path: Path,
+def contract_result(manifest: DatasetManifest, target: Target,
                     log_error) -> AssetCheckResult:
     """Judge every pending batch of `manifest`'s dataset; passed only if every one passed.
 
@@ -32,13 +31,14 @@ def contract_result(manifest: DatasetManifest, warehouse_path: Path,
     """
     contract = load_contract(manifest.source, manifest.name)
     judged = []
-    with warehouse.connect(warehouse_path) as con:
+    with warehouse.connect(target) as con:
         pending = warehouse.pending_batches(con, manifest)
         if not pending and warehouse.latest_batch_id(con, manifest) is None:
             raise LookupError(f"{manifest.source}.{manifest.name}: no batch to check")
         for batch_id in pending:
-            # GX pushes every rule down to DuckDB as SQL on this batch only (contracts/gx_sql.py)
-            result = validate_batch_sql(contract, warehouse_path, manifest.table, batch_id)
+            # GX judges this batch's rows only: as SQL in DuckDB (contracts/gx_sql.py), or
+            # in pandas on PostgreSQL
+            result = warehouse.validate_landed_batch(target, contract, manifest, batch_id)
             verdict = "; ".join(f.describe() for f in result.failures) or "all rules passed"
             failpoint("check:verdict")
             accounting = warehouse.record_verdict(

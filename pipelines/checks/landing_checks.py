@@ -12,7 +12,6 @@ not reconcile means records may be lost, and nothing downstream should act on it
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSpec, multi_asset_check
 
@@ -38,7 +37,7 @@ def build_landing_checks(manifest: DatasetManifest) -> AssetChecksDefinition:
         ],
     )
     def _checks(context) -> Iterator[AssetCheckResult]:
-        db = Path(context.resources.hub.warehouse_path)
+        db = context.resources.hub.warehouse_target()
         yield contract.contract_result(manifest, db, context.log.error)
         yield accounting.accounting_result(manifest, db)
 

@@ -37,7 +37,7 @@ def build_lineage_separation(whole_graph: Callable[[], Any]) -> AssetChecksDefin
     )
     def lineage_separation(context: AssetCheckExecutionContext,
                            hub: HubStorage) -> AssetCheckResult:
-        manifest_path = dbt_run_manifest(hub.warehouse_path)
+        manifest_path = dbt_run_manifest(hub.warehouse_target(), hub.home)
         report = check_lineage(json.loads(manifest_path.read_text()), whole_graph())
         for problem in report.problems():
             context.log.error(problem)

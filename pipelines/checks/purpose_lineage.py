@@ -4,7 +4,6 @@ or ODCS contract does not permit the mart's purpose (ketenbrug/audit/column_purp
 """
 
 import json
-import os
 from pathlib import Path
 
 from dagster import (
@@ -20,8 +19,9 @@ from dagster_dbt import DbtCliResource
 
 from ketenbrug.audit.column_purpose import MART_FOLDER, ColumnPurposeReport, check_purpose_lineage
 from ketenbrug.pipelines.assets.dbt import dbt_vars
+from ketenbrug.pipelines.dbt_profile import dbt_profile_args
 from ketenbrug.pipelines.resources import HubStorage
-from ketenbrug.project_files import dbt_run_target, ensure_dbt_manifest
+from ketenbrug.project_files import ensure_dbt_manifest
 
 CHECK_NAME = "purpose_lineage"
 
@@ -37,15 +37,15 @@ def _compiled_manifest(hub: HubStorage, dbt: DbtCliResource) -> tuple[dict, Path
     # The manifest of this run's dbt build (pipelines/assets/dbt.py writes it beside the
     # warehouse) holds the SQL that ran. A build of a subset compiles only that subset,
     # so when any model lacks its SQL the whole project is compiled (no data is read).
-    path = dbt_run_target(hub.warehouse_path) / "manifest.json"
+    path = hub.dbt_target_dir() / "manifest.json"
     if path.exists():
         manifest = json.loads(path.read_text())
         if all(n.get("compiled_code") for n in manifest["nodes"].values()
                if n["resource_type"] == "model"):
             return manifest, path
-    os.environ["KETENBRUG_WAREHOUSE"] = hub.warehouse_path  # dbt's profile reads it
-    scratch = Path(hub.warehouse_path).parent / "dbt_lineage_target"
-    dbt.cli(["compile", "--vars", json.dumps(dbt_vars())], target_path=scratch).wait()
+    scratch = hub.files_dir() / "dbt_lineage_target"
+    dbt.cli(["compile", "--vars", json.dumps(dbt_vars(hub)), *dbt_profile_args(hub)],
+            target_path=scratch).wait()
     return json.loads((scratch / "manifest.json").read_text()), scratch / "manifest.json"
 
 

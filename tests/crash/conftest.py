@@ -3,6 +3,11 @@
 
 Every home starts from the same keys as a clean reference run, so the marts of a crashed
 and rerun hub can be compared with the reference's row for row.
+
+Under pytest-xdist (`--dist loadfile`) each module runs on one worker, and each worker
+that runs one makes its own `reference`. A kill can never reach a worker or the pytest run:
+every hub starts in a session of its own (start_new_session), and a failpoint kills only
+its own process group, the session's.
 """
 
 from __future__ import annotations
@@ -25,27 +30,31 @@ _HUB_VARS = ("KETENBRUG_WAREHOUSE", "KETENBRUG_VAULT", "KETENBRUG_KEYS_DIR", "DA
 VOLATILE = {"_batch_id", "_received_at", "batch_id", "received_at", "run_id", "built_at"}
 
 
-def demo(home: Path, failpoint: str | None = None, *args: str,
-         timeout: int = 900) -> subprocess.CompletedProcess:
-    """`ketenbrug demo` in a session of its own, so a kill takes its whole group and no more."""
+def hub_env(home: Path, failpoint: str | None = None) -> dict[str, str]:
+    """The environment of a hub process on `home`: none of the hub variables an earlier
+    in-process run in this worker left behind (the dbt asset sets KETENBRUG_WAREHOUSE),
+    and a failpoint only where asked."""
     env = {k: v for k, v in os.environ.items() if k not in _HUB_VARS}
     env["KETENBRUG_HOME"] = str(home)
     if failpoint:
         env["KETENBRUG_FAILPOINT"] = failpoint
+    return env
+
+
+def demo(home: Path, failpoint: str | None = None, *args: str,
+         timeout: int = 900) -> subprocess.CompletedProcess:
+    """`ketenbrug demo` in a session of its own, so a kill takes its whole group and no more."""
     return subprocess.run(
         [sys.executable, "-m", "ketenbrug.cli", "demo", "--clients", str(CLIENTS),
-         "--seed", str(SEED), *args], env=env, capture_output=True, text=True,
-        timeout=timeout, start_new_session=True)
+         "--seed", str(SEED), *args], env=hub_env(home, failpoint), capture_output=True,
+        text=True, timeout=timeout, start_new_session=True)
 
 
 def cli(home: Path, *args: str, failpoint: str | None = None) -> subprocess.CompletedProcess:
     """Any `ketenbrug` command against `home`, optionally killed at `failpoint`."""
-    env = {k: v for k, v in os.environ.items() if k not in _HUB_VARS}
-    env["KETENBRUG_HOME"] = str(home)
-    if failpoint:
-        env["KETENBRUG_FAILPOINT"] = failpoint
-    return subprocess.run([sys.executable, "-m", "ketenbrug.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=600, start_new_session=True)
+    return subprocess.run([sys.executable, "-m", "ketenbrug.cli", *args],
+                          env=hub_env(home, failpoint), capture_output=True, text=True,
+                          timeout=600, start_new_session=True)
 
 
 def killed(done: subprocess.CompletedProcess) -> bool:

@@ -3,7 +3,6 @@ never a raw lock error, never a failed run."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -12,23 +11,20 @@ from pathlib import Path
 import pytest
 
 from ketenbrug import run_lock
-from tests.crash.conftest import CLIENTS, SEED, demo
+from tests.crash.conftest import CLIENTS, SEED, demo, hub_env
 
 pytestmark = pytest.mark.crash
 
 
 def _start_demo(home: Path) -> subprocess.Popen:
-    env = {**os.environ, "KETENBRUG_HOME": str(home)}
-    env.pop("KETENBRUG_FAILPOINT", None)
     return subprocess.Popen(
         [sys.executable, "-m", "ketenbrug.cli", "demo", "--clients", str(CLIENTS),
-         "--seed", str(SEED)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+         "--seed", str(SEED)], env=hub_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True)
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ketenbrug.cli", *args],
-                          env={**os.environ, "KETENBRUG_HOME": str(home)},
+    return subprocess.run([sys.executable, "-m", "ketenbrug.cli", *args], env=hub_env(home),
                           capture_output=True, text=True, timeout=300)
 
 

@@ -1,4 +1,8 @@
-"""One demo run (twice, as a user would) shared by every end-to-end test module."""
+"""One demo run (twice, as a user would) shared by every end-to-end test module.
+
+Under pytest-xdist the session fixtures are per worker: a worker that runs a module of
+these makes its own `demo_home` (both modules usually land on one worker, see pyproject).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,11 @@ from ketenbrug.simulators import generate_world
 from ketenbrug.simulators.recipient import RecipientEndpoint
 
 CLIENTS, SEED = 300, 4242
+# KETENBRUG_FAILPOINT too: these hubs share the test process's group, which a stray
+# failpoint would kill (the pytest run, every xdist worker with it).
 _HUB_VARS = ("KETENBRUG_WAREHOUSE", "KETENBRUG_VAULT", "KETENBRUG_KEYS_DIR", "DAGSTER_HOME",
-             "KETENBRUG_OUTBOX", "KETENBRUG_DISCLOSURE_LOG", "KETENBRUG_DELIVERY_URL")
+             "KETENBRUG_OUTBOX", "KETENBRUG_DISCLOSURE_LOG", "KETENBRUG_DELIVERY_URL",
+             "KETENBRUG_FAILPOINT")
 
 
 def cli(home: Path, *args: str, timeout: int = 900,

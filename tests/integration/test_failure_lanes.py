@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from dagster import DagsterInstance
 
 from ketenbrug.config import Settings, source_env
-from ketenbrug.pipelines.definitions import defs
+from ketenbrug.pipelines.definitions import build_definitions
 from ketenbrug.privacy import open_package
 from ketenbrug.privacy.sealing import load_private_key
 from ketenbrug.simulators import WorldServer, generate_world
@@ -28,13 +28,15 @@ MARTS = {"client_profiles", "client_orders", "warm_handover", "volume_monitor",
 
 
 def _run_hub(home: Path, server):
-    os.environ.update(Settings(home=home).export())
+    os.environ.update(Settings.for_home(home).export())
     for slug, url in server.base_urls.items():
         url_var, credential_var = source_env(slug)
         os.environ[url_var] = url
         os.environ[credential_var] = server.credentials[slug]
     os.environ["KETENBRUG_AS_OF_DATE"] = TODAY.isoformat()
-    return defs.resolve_job_def("hub").execute_in_process(
+    # Built from the environment just set, as a deployment's code server builds them.
+    hub = build_definitions(Settings.load()).resolve_job_def("hub")
+    return hub.execute_in_process(
         instance=DagsterInstance.ephemeral(), raise_on_error=False)
 
 

@@ -26,8 +26,9 @@ from dagster_dbt import DbtCliResource
 from ketenbrug.audit.funding_separation import check_lineage, classify_dbt
 from ketenbrug.contracts.registers import load_lineages
 from ketenbrug.pipelines.assets.dbt import ketenbrug_dbt_models
+from ketenbrug.pipelines.checks.lineage_separation import build_lineage_separation
 from ketenbrug.pipelines.dbt_project import KETENBRUG_DBT
-from ketenbrug.pipelines.definitions import defs, lineage_separation
+from ketenbrug.pipelines.definitions import defs
 from ketenbrug.pipelines.resources import HubStorage
 from ketenbrug.project_files import DBT_PROJECT_DIR as DBT_DIR
 from ketenbrug.project_files import REFERENCE_DIR, ensure_dbt_manifest
@@ -135,6 +136,7 @@ def test_a_declared_crossing_reversed_is_not_declared(manifest):
 
 
 def test_the_run_time_check_passes_and_reports_the_crossing(tmp_path):
+    lineage_separation = build_lineage_separation(defs.resolve_asset_graph)
     hub = HubStorage(warehouse_path=str(tmp_path / "warehouse.duckdb"),
                      vault_path=str(tmp_path / "vault.duckdb"), keys_dir=str(tmp_path / "keys"),
                      outbox_dir=str(tmp_path / "outbox"),

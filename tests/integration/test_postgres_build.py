@@ -25,6 +25,7 @@ import duckdb
 import pytest
 
 from ketenbrug.project_files import DBT_PROJECT_DIR as DBT_DIR
+from tests.postgres import copy_duckdb_tables, ident
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: benchmarks/ live there
 CLIENTS, SEED = 300, 20261129  # the demo's default world
@@ -35,14 +36,8 @@ PG = {"host": os.environ.get("KETENBRUG_PG_HOST", "127.0.0.1"),
       "user": os.environ.get("KETENBRUG_PG_USER", "postgres"),
       "password": os.environ.get("KETENBRUG_PG_PASSWORD", ""),
       "dbname": os.environ.get("KETENBRUG_PG_DBNAME", "test")}
-_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 pytestmark = pytest.mark.postgres
-
-
-def _ident(name: str) -> str:
-    assert _IDENTIFIER.fullmatch(name), name
-    return name
 
 
 def _connect_or_skip():
@@ -95,40 +90,14 @@ def demo_warehouse(tmp_path_factory):
 
 def _copy_tables(warehouse: Path, postgres, schemas: dict[str, str], tmp: Path) -> int:
     """Copy every table of the DuckDB schemas (keys) into the PostgreSQL ones (values)."""
-    copied = 0
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('landing', 'privacy') and table_type = 'BASE TABLE'"
-        ).fetchall()
-        with postgres.cursor() as cursor:
-            for schema, table in tables:
-                columns = con.execute(
-                    "select column_name, data_type from information_schema.columns "
-                    "where table_schema = ? and table_name = ? order by ordinal_position",
-                    [schema, table]).fetchall()
-                ddl = ", ".join(f"{_ident(c)} {'text' if t == 'VARCHAR' else t.lower()}"
-                                for c, t in columns)
-                target = f"{schemas[schema]}.{_ident(table)}"
-                cursor.execute(f"create table {target} ({ddl})")
-                dump = tmp / f"{schema}.{table}.csv"
-                # NULL is written unquoted and empty, '' quoted: PostgreSQL's CSV reads both back.
-                con.execute(f"copy (select * from {schema}.{_ident(table)}) to '{dump}' "
-                            "(header, format csv)")
-                with dump.open() as handle:
-                    cursor.copy_expert(f"copy {target} from stdin with (format csv, header true)",
-                                       handle)
-                copied += 1
-    finally:
-        con.close()
-    return copied
+    with postgres.cursor() as cursor:
+        return copy_duckdb_tables(warehouse, cursor, schemas, tmp)
 
 
 def _count(warehouse: Path, mart: str) -> int:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return con.execute(f"select count(*) from main.{_ident(mart)}").fetchone()[0]
+        return con.execute(f"select count(*) from main.{ident(mart)}").fetchone()[0]
     finally:
         con.close()
 
@@ -156,7 +125,7 @@ def postgres_build(postgres, demo_warehouse, tmp_path_factory):
         if done.returncode == 0:
             with postgres.cursor() as cursor:
                 for mart in MARTS:
-                    cursor.execute(f"select count(*) from {base}.{_ident(mart)}")
+                    cursor.execute(f"select count(*) from {base}.{ident(mart)}")
                     counts[mart] = cursor.fetchone()[0]
         yield done, counts
     finally:

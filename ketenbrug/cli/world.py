@@ -67,19 +67,22 @@ def serve(clients: int, seed: int, faults: str, today, invalid_bsn_share: float,
     # SIGTERM (a supervisor, a test) ends the server as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     with WorldServer(the_world, faults=spec, admin=True) as server:
-        _write_state(state_path, server)
-        click.echo(f"world: {clients} clients, seed {seed}, today {the_world.today}, "
-                   f"ready in {time.perf_counter() - started:.1f} s")
-        for slug, url in server.base_urls.items():
-            scheme = "X-API-Key" if slug == "wijkteam" else "Bearer"
-            click.echo(f"  {slug:<17} {url}  {scheme} {server.credentials[slug]}")
-        click.echo(f"  {'admin':<17} {server.admin_url}  Bearer {server.admin_token}")
-        click.echo(f"faults: {spec or 'none'}")
-        for name, touched in server.fault_report.items():
-            click.echo(f"  {name}: " + "; ".join(f"{k} {', '.join(v)}" for k, v in touched.items()))
-        click.echo(f"ground truth: {truth}")
-        click.echo(f"state: {state_path}  (serving until Ctrl-C)")
+        # From here a SIGTERM may come at any moment (the state line tells a supervisor the
+        # server is up): it stops the server cleanly, the state file removed.
         try:
+            _write_state(state_path, server)
+            click.echo(f"world: {clients} clients, seed {seed}, today {the_world.today}, "
+                       f"ready in {time.perf_counter() - started:.1f} s")
+            for slug, url in server.base_urls.items():
+                scheme = "X-API-Key" if slug == "wijkteam" else "Bearer"
+                click.echo(f"  {slug:<17} {url}  {scheme} {server.credentials[slug]}")
+            click.echo(f"  {'admin':<17} {server.admin_url}  Bearer {server.admin_token}")
+            click.echo(f"faults: {spec or 'none'}")
+            for name, touched in server.fault_report.items():
+                click.echo(f"  {name}: "
+                           + "; ".join(f"{k} {', '.join(v)}" for k, v in touched.items()))
+            click.echo(f"ground truth: {truth}")
+            click.echo(f"state: {state_path}  (serving until Ctrl-C)")
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:

@@ -38,7 +38,7 @@ def served(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
-    assert process.returncode == 0
+    assert process.returncode == 0, process.stderr.read()[-3000:]
     assert not (tmp_path / "world" / "server.json").exists()  # cleaned up on SIGTERM
 
 

@@ -50,6 +50,10 @@ class HubStorage(ConfigurableResource):
         """Hold the hub's run lock for the run, unless this process already holds it.
 
         Only runs write: a sensor or schedule evaluation (no run id) reads, never locks.
+        On PostgreSQL the lock is not taken here: the steps of one run execute in several
+        processes (or on Celery workers, away from the home), and the databases take
+        writers at once. Runs there are kept apart by Dagster's run queue and pools
+        (dagster.yaml); `ketenbrug run` still holds the home's lock for the whole run.
         """
         # Owner-only files for everything the run creates (warehouse .wal, dbt's target/
         # and logs, Dagster's compute logs and storage), also when the run was started by
@@ -58,7 +62,7 @@ class HubStorage(ConfigurableResource):
         run_id = getattr(context, "run_id", None)
         if run_id and self.require_sources:
             Settings.load().require_sources()
-        if (not self.home or not run_id
+        if (not self.home or not run_id or self.warehouse_url
                 or os.environ.get(run_lock.HELD_BY_ENV) == str(os.getpid())):
             yield self
             return
@@ -100,7 +104,7 @@ class HubStorage(ConfigurableResource):
 
     def vault(self) -> IdentityVault:
         self.keyring()  # a first run creates the key before the vault needs it
-        return IdentityVault(Path(self.vault_path), self.key_store())
+        return IdentityVault(self.vault_target(), self.key_store())
 
 
 class SourceSystem(ConfigurableResource):

@@ -99,3 +99,32 @@ def copy_duckdb_tables(warehouse: Path, cursor, schemas: dict[str, str], tmp: Pa
     finally:
         con.close()
     return copied
+
+
+@contextmanager
+def postgres_profile_env() -> Iterator[dict[str, str]]:
+    """The environment of a hub on the postgres profile, with roles and databases of its
+    own made by `setup_databases` (as `ketenbrug db setup` does); all dropped after."""
+    from ketenbrug.stewardship.database_setup import setup_databases
+
+    suffix = uuid.uuid4().hex[:10]
+    admin = admin_connection()
+    warehouse = PostgresTarget(host=ADMIN.host, port=ADMIN.port, dbname=f"kb_wh_{suffix}",
+                               user=f"kb_wh_{suffix}")
+    vault = PostgresTarget(host=ADMIN.host, port=ADMIN.port, dbname=f"kb_vault_{suffix}",
+                           user=f"kb_vault_{suffix}")
+    dagster_dbname = f"kb_dagster_{suffix}"
+    try:
+        setup_databases(ADMIN, warehouse, vault, dagster_dbname)
+        yield {"KETENBRUG_PROFILE": "postgres", "KETENBRUG_PG_HOST": ADMIN.host,
+               "KETENBRUG_PG_PORT": str(ADMIN.port), "KETENBRUG_PG_DBNAME": warehouse.dbname,
+               "KETENBRUG_PG_USER": warehouse.user, "KETENBRUG_VAULT_PG_DBNAME": vault.dbname,
+               "KETENBRUG_VAULT_PG_USER": vault.user,
+               "KETENBRUG_DAGSTER_PG_DBNAME": dagster_dbname}
+    finally:
+        with admin.cursor() as cursor:
+            for dbname in (warehouse.dbname, vault.dbname, dagster_dbname):
+                cursor.execute(f"drop database if exists {ident(dbname)} with (force)")
+            for role in (warehouse.user, vault.user):
+                cursor.execute(f"drop role if exists {ident(role)}")
+        admin.close()

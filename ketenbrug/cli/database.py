@@ -38,7 +38,9 @@ def setup(admin_url: str) -> None:
             admin_url, password=os.environ.get("KETENBRUG_PG_ADMIN_PASSWORD", ""))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--admin-url") from None
-    dagster_dbname = os.environ.get("KETENBRUG_DAGSTER_PG_DBNAME", "ketenbrug_dagster")
+    storage = settings.dagster_storage
+    assert storage is not None  # the postgres profile keeps Dagster's storage there
+    dagster_dbname = storage.dbname
     try:
         done = setup_databases(admin, warehouse, vault, dagster_dbname)
     except SetupError as exc:

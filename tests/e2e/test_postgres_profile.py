@@ -1,0 +1,157 @@
+"""The whole hub on the production profile gives what the embedded default gives.
+
+One synthetic world, run twice with the same keys: `ketenbrug demo` on DuckDB, and
+`ketenbrug run` (the production command) on PostgreSQL — warehouse, vault (its own
+database and role) and Dagster's storage on the local server, steps on the multiprocess
+executor — against the same world's source systems over HTTP. A user moving a hub to
+PostgreSQL must get the same mart rows, the same sealed packages (opened) and billing
+statements, and the same disclosures on the log; and nothing may fall back to a DuckDB
+file on the way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ketenbrug.privacy import open_package, verify_log
+from ketenbrug.privacy.sealing import load_private_key
+from ketenbrug.simulators import WorldServer
+from tests.e2e.conftest import CLIENTS, SEED, cli, mart_rows
+from tests.postgres import ident, postgres_profile_env
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+MARTS = ("client_profiles", "client_orders", "warm_handover", "volume_monitor",
+         "billing_statements", "statutory_priority_guard")
+# What differs between two runs by design: when, which run, and hashes over those.
+RUN_BOUND = {"at", "seq", "hash", "prev_hash", "run_id", "generated_at", "log_head",
+             "manifest_sha256", "package_sha256", "sha256", "signature"}
+LANDING_TIMES = {"source_as_of"}  # dataset -> when it landed: the datasets are compared
+
+
+@pytest.fixture(scope="module")
+def both_runs(tmp_path_factory, world):
+    """(embedded home, postgres home, postgres env, their outputs) for one world."""
+    embedded = tmp_path_factory.mktemp("embedded")
+    done = cli(embedded, "demo", "--clients", str(CLIENTS), "--seed", str(SEED))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    production = tmp_path_factory.mktemp("production")
+    production.chmod(0o700)
+    # The same keys: pseudonyms, person references and sealed-to recipients agree.
+    shutil.copytree(embedded / "keys", production / "keys")
+    with postgres_profile_env() as env, WorldServer(world) as server:
+        for slug, url in server.base_urls.items():
+            env[f"KETENBRUG_{slug.upper()}_URL"] = url
+            env[f"KETENBRUG_{slug.upper()}_CREDENTIAL"] = server.credentials[slug]
+        env["KETENBRUG_AS_OF_DATE"] = world.today.isoformat()
+        ran = cli(production, "run", **env)
+        assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+        yield embedded, production, env, done.stdout, ran.stdout
+
+
+def test_the_run_reports_the_same_marts_and_no_duckdb_file_is_made(both_runs):
+    embedded, production, _, demo_out, run_out = both_runs
+    assert "profile postgres (multiprocess executor)" in run_out
+    assert mart_rows(run_out) == mart_rows(demo_out) and set(mart_rows(run_out)) == set(MARTS)
+    assert "failed checks: none" in run_out
+    assert sorted(p.name for p in production.rglob("*.duckdb*")) == []
+    assert (embedded / "warehouse.duckdb").exists()
+
+
+def test_every_mart_holds_the_same_rows_on_both_engines(both_runs):
+    embedded, _, env, _, _ = both_runs
+    con = duckdb.connect(str(embedded / "warehouse.duckdb"), read_only=True)
+    pg = psycopg2.connect(host=env["KETENBRUG_PG_HOST"], port=env["KETENBRUG_PG_PORT"],
+                          dbname=env["KETENBRUG_PG_DBNAME"], user=env["KETENBRUG_PG_USER"])
+    try:
+        for mart in MARTS:
+            on_duckdb = con.execute(f"select * from main.{ident(mart)}")
+            columns = [c[0] for c in on_duckdb.description]
+            expected = _rows(on_duckdb.fetchall())
+            with pg.cursor() as cursor:
+                cursor.execute(f"select * from ketenbrug.{ident(mart)}")
+                assert [c[0] for c in cursor.description] == columns, mart
+                assert _rows(cursor.fetchall()) == expected, mart
+            assert expected, f"{mart} is empty: the comparison would prove nothing"
+    finally:
+        con.close()
+        pg.close()
+
+
+def test_the_same_packages_and_statements_reach_the_same_municipalities(both_runs):
+    embedded, production, _, _, _ = both_runs
+    expected = _deliveries(embedded)
+    assert _deliveries(production) == expected
+    assert any(name.endswith(".kbpkg") for _, name in expected)
+    assert any(name.endswith(".json") for _, name in expected)
+
+
+def test_the_disclosure_log_holds_the_same_disclosures_and_is_intact(both_runs):
+    embedded, production, _, _, _ = both_runs
+    for home in (embedded, production):
+        assert verify_log(home / "audit" / "disclosures.jsonl") == []
+    expected = _disclosures(embedded)
+    assert _disclosures(production) == expected
+    assert sum(n for (event, _), n in expected.items() if event == "delivery") > 0
+
+
+def _rows(rows: list[tuple]) -> list[tuple]:
+    """Rows as comparable values, in one order: numbers as DuckDB and psycopg2 give them
+    differ only in type (Decimal and float of the same value)."""
+    def plain(value):
+        if isinstance(value, decimal.Decimal | float):
+            return round(float(value), 9)
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+    return sorted((tuple(plain(v) for v in row) for row in rows), key=repr)
+
+
+def _deliveries(home: Path) -> dict[tuple[str, str], object]:
+    """What each municipality received: handover packages opened (their files and
+    manifest), billing statements and their manifest; run-bound fields left out."""
+    keys = home / "keys"
+    hub_key = Ed25519PublicKey.from_public_bytes((keys / "hub-signing.pub").read_bytes())
+    received: dict[tuple[str, str], object] = {}
+    for path in sorted((home / "outbox").rglob("*")):
+        if not path.is_file():
+            continue
+        code = path.relative_to(home / "outbox").parts[0]
+        if path.suffix == ".kbpkg":
+            opened = open_package(path.read_bytes(), recipient_id=code,
+                                  recipient_key=load_private_key(keys / "recipients"
+                                                                 / f"{code}.key"),
+                                  hub_key=hub_key)
+            received[code, path.name] = (_without_run(opened.manifest), opened.files)
+        elif path.suffix == ".json":
+            received[code, path.name] = _without_run(json.loads(path.read_text()))
+        else:
+            received[code, path.name] = path.read_bytes()
+    return received
+
+
+def _disclosures(home: Path) -> Counter:
+    """(event, entry without its run-bound fields) per log entry, counted; the home's
+    own path (in a delivery's channel) as `<home>`."""
+    lines = (home / "audit" / "disclosures.jsonl").read_text().splitlines()
+    entries = (json.loads(line.replace(str(home), "<home>")) for line in lines)
+    return Counter((e["event"], json.dumps(_without_run(e), sort_keys=True)) for e in entries)
+
+
+def _without_run(value):
+    if isinstance(value, dict):
+        return {k: sorted(v) if k in LANDING_TIMES else _without_run(v)
+                for k, v in value.items() if k not in RUN_BOUND}
+    if isinstance(value, list):
+        return [_without_run(v) for v in value]
+    return value

@@ -32,6 +32,7 @@ import yaml
 
 from ketenbrug.connectors.manifest import SOURCES
 from ketenbrug.databases import PostgresTarget, Target
+from ketenbrug.privacy.log_tables import PostgresLines
 
 PROFILES = ("embedded", "postgres")
 EXECUTORS = ("in_process", "multiprocess", "celery")
@@ -152,7 +153,8 @@ CATALOGUE: tuple[Setting, ...] = (
     Setting("keys_dir", "{home}/keys", "the hub's keys (owner-only)", _path),
     Setting("outbox", "{home}/outbox", "sealed packages for recipients", _path),
     Setting("disclosure_log", "{home}/audit/disclosures.jsonl",
-            "the hash-chained log of every disclosure", _path),
+            "embedded: the hash-chained log of every disclosure (postgres: schema audit "
+            "of the warehouse database)", _path),
     Setting("dagster_home", "{home}/dagster_home", "Dagster's instance folder", _path,
             env_name="DAGSTER_HOME"),
     Setting("as_of_date", "", "the date the hub acts as of; empty: today", _iso_date),
@@ -268,7 +270,12 @@ class Settings:
         return Path(self.values["outbox"])
 
     @property
-    def disclosure_log(self) -> Path:
+    def disclosure_log(self) -> Path | PostgresLines:
+        """The hash-chained disclosure log: a file (embedded), or a table of the warehouse
+        database (postgres), where every step process, on any machine, appends to it."""
+        warehouse = self.warehouse
+        if isinstance(warehouse, PostgresTarget):
+            return PostgresLines(warehouse)
         return Path(self.values["disclosure_log"])
 
     @property

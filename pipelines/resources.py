@@ -17,6 +17,7 @@ from ketenbrug.config import BY_NAME, Settings, source_env
 from ketenbrug.connectors import CONNECTORS, SOURCES, HttpSettings, SourceConnector
 from ketenbrug.databases import PostgresTarget, Target
 from ketenbrug.privacy import IdentityVault, KeyRing, KeyStore
+from ketenbrug.privacy.log_tables import PostgresLines
 from ketenbrug.project_files import dbt_run_target
 
 
@@ -91,6 +92,13 @@ class HubStorage(ConfigurableResource):
     def dbt_target_dir(self) -> Path:
         """Where this hub's dbt build writes its manifest and compiled SQL."""
         return dbt_run_target(self.warehouse_target(), self.home)
+
+    def disclosure_log_location(self) -> Path | PostgresLines:
+        """The log file, or on PostgreSQL its table in the warehouse database."""
+        warehouse = self.warehouse_target()
+        if isinstance(warehouse, PostgresTarget):
+            return PostgresLines(warehouse)
+        return Path(self.disclosure_log)
 
     def acts_as_of(self) -> str:
         return self.as_of_date or date.today().isoformat()

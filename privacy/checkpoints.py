@@ -37,8 +37,9 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ketenbrug.privacy.disclosure_log import GENESIS, LogContents, locked_log
+from ketenbrug.privacy.disclosure_log import GENESIS, LogContents, LogLocation, locked_log
 from ketenbrug.privacy.file_modes import PRIVATE_FILE_MODE, private_dir, require_private
+from ketenbrug.privacy.log_tables import PostgresLines
 from ketenbrug.privacy.sealing import hub_key_id, load_or_create_signing_key
 
 CHECKPOINTS_SUFFIX = ".checkpoints"
@@ -89,11 +90,14 @@ class LogTampered(Exception):
     """The disclosure log disagrees with its signed checkpoints: the hub will not sign it."""
 
 
-def checkpoints_path(log_path: Path) -> Path:
+def checkpoints_path(log_path: LogLocation) -> LogLocation:
+    """Where the log's signed checkpoints are kept: beside the file, or in their table."""
+    if isinstance(log_path, PostgresLines):
+        return log_path.checkpoints()
     return log_path.with_name(log_path.name + CHECKPOINTS_SUFFIX)
 
 
-def checkpoint_log(log_path: Path, signing_key: Ed25519PrivateKey) -> Checkpoint:
+def checkpoint_log(log_path: LogLocation, signing_key: Ed25519PrivateKey) -> Checkpoint:
     """Sign the log's head: store the signed checkpoint, then mark it in the log.
 
     Nothing new when the head already is the mark of a checkpoint of the entry before it.
@@ -121,7 +125,7 @@ def checkpoint_log(log_path: Path, signing_key: Ed25519PrivateKey) -> Checkpoint
     return checkpoint
 
 
-def checkpoint_hub_log(log_path: Path, keys_dir: Path) -> Checkpoint | None:
+def checkpoint_hub_log(log_path: LogLocation, keys_dir: Path) -> Checkpoint | None:
     """Sign the head of the hub's log with the hub's key, once something was logged.
 
     Called at the end of every run and after every disclosure made outside one (an
@@ -139,7 +143,7 @@ def _is_mark_of(mark: dict, entry: dict) -> bool:
         entry["seq"], entry["hash"])
 
 
-def read_checkpoints(store: Path) -> StoredCheckpoints:
+def read_checkpoints(store: LogLocation) -> StoredCheckpoints:
     """The checkpoints in `store` (signatures unchecked), and lines that hold none.
 
     A torn last line (a write cut short) is not a checkpoint and not counted as damage.
@@ -157,7 +161,7 @@ def read_checkpoints(store: Path) -> StoredCheckpoints:
     return StoredCheckpoints(exists=True, checkpoints=found, damaged=damaged)
 
 
-def check_checkpoints(contents: LogContents, store: Path,
+def check_checkpoints(contents: LogContents, store: LogLocation,
                       hub_key: Ed25519PublicKey | None) -> tuple[list[Problem], int | None]:
     """Problems with the log's checkpoints, and the last seq a valid checkpoint fixes.
 
@@ -236,9 +240,13 @@ def _checked(where: str, cp: Checkpoint, by_seq: dict[int, tuple[int, dict]],
     return None
 
 
-def _append_line(store: Path, line: str) -> None:
+def _append_line(store: LogLocation, line: str) -> None:
     """Append one line to an owner-only file under its own flock, setting aside nothing:
-    a torn last line (a write cut short) is cut off first, it was never a checkpoint."""
+    a torn last line (a write cut short) is cut off first, it was never a checkpoint.
+    (A table takes the line whole, in one statement.)"""
+    if isinstance(store, PostgresLines):
+        store.append_line(line)
+        return
     private_dir(store.parent)
     fd = os.open(store, os.O_RDWR | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "a+b") as handle:

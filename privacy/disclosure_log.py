@@ -20,6 +20,10 @@ break it leaves in the chain. `read_log(strict=True)` refuses it instead (LogErr
 
 The log and its folder are created owner-only (0600, 0700); an append to a log that
 group or others can access is refused (FileModeError).
+
+On the postgres profile the same lines live in a table of the warehouse database
+(`privacy/log_tables.py`): every function here takes either place (`LogLocation`), and
+reads, chains and verifies the lines the same way.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +40,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ketenbrug.privacy.file_modes import PRIVATE_FILE_MODE, private_dir, require_private
+from ketenbrug.privacy.log_tables import PostgresLines
+
+# Where a log's lines are: a file (embedded profile) or a table (postgres profile).
+LogLocation = Path | PostgresLines
 
 GENESIS = "0" * 64
 TORN_SUFFIX = ".torn"
@@ -69,7 +77,7 @@ class LogError(Exception):
     """A line inside the log (not its torn tail) is not a complete entry."""
 
 
-def append_entry(log_path: Path, entry: dict) -> dict:
+def append_entry(log_path: LogLocation, entry: dict) -> dict:
     """Append `entry` with sequence number, time and chain hashes; return what was written.
 
     Refuses (FileModeError) a log that group or others can access.
@@ -81,12 +89,9 @@ def append_entry(log_path: Path, entry: dict) -> dict:
 class LockedLog:
     """The log while its writer's lock is held: read once, appended to in order."""
 
-    def __init__(self, log_path: Path, handle: BinaryIO) -> None:
-        self.path, self._handle = log_path, handle
-        self.contents = _parse(_read_all(handle))
-        if self.contents.torn is not None:
-            _set_aside(log_path, handle, self.contents.torn)
-            self.contents.torn = None
+    def __init__(self, log_path: LogLocation, contents: LogContents,
+                 write_line: Callable[[str], None]) -> None:
+        self.path, self.contents, self._write_line = log_path, contents, write_line
 
     @property
     def head(self) -> dict | None:
@@ -101,26 +106,39 @@ class LockedLog:
             "prev_hash": last["hash"] if last else GENESIS,
         }
         record["hash"] = entry_hash(record)
-        self._handle.write((json.dumps(record, sort_keys=True) + "\n").encode("utf-8"))
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        self._write_line(json.dumps(record, sort_keys=True))
         self.contents.lines.append(len(self.contents.entries) + len(self.contents.damaged) + 1)
         self.contents.entries.append(record)
         return record
 
 
 @contextmanager
-def locked_log(log_path: Path) -> Iterator[LockedLog]:
-    """Hold the log's writer lock (flock, released when the file closes or the writer dies)."""
+def locked_log(log_path: LogLocation) -> Iterator[LockedLog]:
+    """Hold the log's writer lock (flock on the file, or an advisory lock in PostgreSQL;
+    released when the file or connection closes, or the writer dies)."""
+    if isinstance(log_path, PostgresLines):
+        with log_path.locked() as lines:
+            yield LockedLog(log_path, _parse(lines.read_bytes()), lines.append)
+        return
     private_dir(log_path.parent)
     fd = os.open(log_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "a+b") as handle:
         require_private(log_path, what="disclosure log")
         fcntl.flock(handle, fcntl.LOCK_EX)
-        yield LockedLog(log_path, handle)
+        contents = _parse(_read_all(handle))
+        if contents.torn is not None:
+            _set_aside(log_path, handle, contents.torn)
+            contents.torn = None
+
+        def write_line(line: str) -> None:
+            handle.write((line + "\n").encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+        yield LockedLog(log_path, contents, write_line)
 
 
-def read_log(log_path: Path, *, strict: bool = False) -> list[dict]:
+def read_log(log_path: LogLocation, *, strict: bool = False) -> list[dict]:
     """Return every complete entry in order (empty when the log does not exist yet).
 
     A torn last line is not an entry and is left out; so is a damaged line inside the
@@ -133,25 +151,31 @@ def read_log(log_path: Path, *, strict: bool = False) -> list[dict]:
     return contents.entries
 
 
-def read_log_contents(log_path: Path) -> LogContents:
+def read_log_contents(log_path: LogLocation) -> LogContents:
     """Entries, damaged lines and torn tail of the log (all empty when it does not exist)."""
     if not log_path.exists():
         return LogContents()
     return _parse(log_path.read_bytes())
 
 
-def torn_tail(log_path: Path) -> int | None:
+def torn_tail(log_path: LogLocation) -> int | None:
     """The line number of a torn last line (a write cut short), or None."""
     torn = read_log_contents(log_path).torn
     return torn[0] if torn else None
 
 
-def log_head(log_path: Path) -> dict:
+def log_head(log_path: LogLocation) -> dict:
     """{"seq", "hash"} of the last complete entry ({"seq": 0, "hash": GENESIS} when empty).
 
     Reads only the log's tail unless the last line is damaged. What a delivery manifest
     carries as its witness of the log.
     """
+    if isinstance(log_path, PostgresLines):
+        last = log_path.last_line()
+        if last is None or (entry := _entry(last)) is not None:
+            return _head(None if last is None else entry)
+        entries = read_log(log_path)
+        return _head(entries[-1] if entries else None)
     if not log_path.exists():
         return _head(None)
     with log_path.open("rb") as handle:
@@ -173,7 +197,7 @@ def _head(entry: dict | None) -> dict:
     return {"seq": entry["seq"], "hash": entry["hash"]} if entry else {"seq": 0, "hash": GENESIS}
 
 
-def verify_log(log_path: Path) -> list[ChainBreak]:
+def verify_log(log_path: LogLocation) -> list[ChainBreak]:
     """Return where the chain breaks and which lines are damaged; empty means intact.
 
     Says nothing of a log cut short or rewritten whole: that is `log_audit.verify_audit`.

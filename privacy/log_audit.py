@@ -19,7 +19,7 @@ from ketenbrug.privacy.checkpoints import (
     checkpoints_path,
     read_checkpoints,
 )
-from ketenbrug.privacy.disclosure_log import read_log_contents, verify_log
+from ketenbrug.privacy.disclosure_log import LogLocation, read_log_contents, verify_log
 from ketenbrug.privacy.log_witnesses import check_witness
 
 
@@ -36,7 +36,7 @@ class LogVerdict:
         return not self.problems
 
 
-def verify_audit(log_path: Path, hub_key: Ed25519PublicKey | None,
+def verify_audit(log_path: LogLocation, hub_key: Ed25519PublicKey | None,
                  witnesses: Sequence[Path] = ()) -> LogVerdict:
     """Check the log at `log_path` against its checkpoints and `witnesses`."""
     store = checkpoints_path(log_path)

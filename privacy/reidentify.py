@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from ketenbrug.contracts.registers import load_purposes
-from ketenbrug.privacy.disclosure_log import append_entry
+from ketenbrug.privacy.disclosure_log import LogLocation, append_entry
 from ketenbrug.privacy.pseudonyms import require_version
 from ketenbrug.privacy.subject_refs import subject_refs
 from ketenbrug.privacy.vault import IdentityVault
@@ -31,7 +30,7 @@ class Recipient:
 
 
 def reidentify(
-    vault: IdentityVault, log_path: Path, *, purpose: str, recipient: Recipient,
+    vault: IdentityVault, log_path: LogLocation, *, purpose: str, recipient: Recipient,
     pseudonyms: Sequence[str], source_datasets: Sequence[str],
     run_id: str | None = None,
 ) -> dict[str, dict[str, str]]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from ketenbrug.audit.graph import (
@@ -32,7 +31,7 @@ from ketenbrug.audit.graph import (
 from ketenbrug.connectors.manifest import DatasetManifest
 from ketenbrug.contracts.odcs import load_contract
 from ketenbrug.contracts.registers import load_purposes
-from ketenbrug.privacy.disclosure_log import read_log
+from ketenbrug.privacy.disclosure_log import LogLocation, read_log
 from ketenbrug.warehouse.schema import DOMAIN_PSEUDONYMS, landing_table
 
 FIELD_LEVEL = "field level (pipelines.column_lineage: sqlglot over the compiled dbt SQL)"
@@ -94,7 +93,7 @@ class ProvenanceReport:
 
 
 def build_lineage(parents: Parents, manifest: Mapping[str, Any], *, compiled: bool,
-                  disclosure_log: Path | None = None) -> ProvenanceReport:
+                  disclosure_log: LogLocation | None = None) -> ProvenanceReport:
     """Return the lineage of every mart and delivery asset in `parents` (the asset graph).
 
     `compiled` says whether `manifest` holds compiled SQL; only then is lineage traced to

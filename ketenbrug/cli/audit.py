@@ -19,6 +19,7 @@ import click
 
 from ketenbrug.cli.access import wait_to_read
 from ketenbrug.config import Settings
+from ketenbrug.privacy.disclosure_log import LogLocation
 
 
 @click.group()
@@ -92,7 +93,7 @@ def subject(bsn: str) -> None:
     click.echo(json.dumps(report, indent=2, default=str, sort_keys=True))
 
 
-def _log_or_none(settings: Settings) -> Path | None:
+def _log_or_none(settings: Settings) -> LogLocation | None:
     return settings.disclosure_log if settings.disclosure_log.exists() else None
 
 

@@ -142,6 +142,9 @@ def _print_status(settings: Settings) -> None:
     hub = collect_status(settings, read_warehouse=writer is None)
     if writer is not None:
         click.echo(f"{run_lock.describe(writer)}: marts and batches are shown when it ends")
+    elif (running := run_lock.current_holder(settings.home)) and running.get("pid") != os.getpid():
+        # PostgreSQL: read during the run, from the last state it committed.
+        click.echo(f"{run_lock.describe(running)}: shown is what it has committed so far")
     if hub.last_run:
         run = hub.last_run
         started = datetime.fromtimestamp(run["started"], UTC).isoformat(timespec="seconds") \

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 import click
+import yaml
 
 from ketenbrug import run_lock
 from ketenbrug.config import Settings
@@ -47,16 +49,41 @@ def run() -> None:
     report_outcome(settings, outcome, started)
 
 
-def serve_command(process: str, settings: Settings, host: str, port: int) -> list[str]:
-    """The Dagster command line of one deployment process."""
+def serve_command(process: str, settings: Settings, host: str, port: int,
+                  code_server: str | None = None) -> list[str]:
+    """The Dagster command line of one deployment process. The webserver and the daemon
+    load the code location themselves (a code server of their own each), or, given
+    `code_server` (HOST:PORT), use the one `serve code-server` runs there: one load of
+    the code for all, and the location a deployer restarts on its own."""
     python = sys.executable
     if process == "code-server":
         return [python, "-m", "dagster", "code-server", "start", "-m", CODE_LOCATION,
                 "-h", host, "-p", str(port)]
+    location = ["-m", CODE_LOCATION]
+    if code_server:
+        # A workspace file, not --grpc-host/--grpc-port: those name the location
+        # "grpc:HOST:PORT", so the webserver and the daemon would disagree on it when given
+        # the address spelt differently (schedule and sensor state is kept per location
+        # name), and it would differ from the name the module gets loaded directly.
+        grpc_host, _, grpc_port = code_server.rpartition(":")
+        workspace = settings.dagster_home / f"workspace.{process}.yaml"
+        workspace.write_text(yaml.safe_dump({"load_from": [{"grpc_server": {
+            "host": grpc_host, "port": int(grpc_port), "location_name": CODE_LOCATION}}]}))
+        location = ["-w", str(workspace)]
     if process == "webserver":
-        return [python, "-m", "dagster_webserver", "-m", CODE_LOCATION, "-h", host,
-                "-p", str(port)]
-    return [python, "-m", "dagster", "daemon", "run", "-m", CODE_LOCATION]
+        return [python, "-m", "dagster_webserver", *location, "-h", host, "-p", str(port)]
+    # The dagster CLI has no `daemon` command (dagster 1.x: `python -m dagster daemon run`
+    # exits 2, "No such command"): the daemon is its own script, beside this interpreter
+    # whether or not the venv is on PATH.
+    return [str(Path(python).parent / "dagster-daemon"), "run", *location]
+
+
+def _host_port(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        grpc_host, _, grpc_port = value.rpartition(":")
+        if not grpc_host or not grpc_port.isdigit():
+            raise click.BadParameter("expected HOST:PORT, e.g. 127.0.0.1:4266")
+    return value
 
 
 @click.command()
@@ -64,20 +91,28 @@ def serve_command(process: str, settings: Settings, host: str, port: int) -> lis
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=None, type=int,
               help="Default: 4266 (code server), 3000 (webserver).")
-def serve(process: str, host: str, port: int | None) -> None:
+@click.option("--code-server", "code_server", default=None, metavar="HOST:PORT",
+              callback=_host_port,
+              help="webserver, daemon: use the code server running there (`serve "
+                   "code-server`) instead of loading the code location in a process of "
+                   "their own.")
+def serve(process: str, host: str, port: int | None, code_server: str | None) -> None:
     """Start one of a deployment's long-running processes in the foreground.
 
     A deployment runs three: the webserver (UI, launches runs), the daemon (run queue with
     its concurrency limits, schedules, sensors, run monitoring), and optionally a code
-    server. Each is started with the hub's settings and writes nothing but its own state.
+    server (then give the webserver and the daemon `--code-server HOST:PORT`). Each is
+    started with the hub's settings and writes nothing but its own state.
     """
     from ketenbrug.cli.run import prepare_environment
 
+    if code_server and process == "code-server":
+        raise click.UsageError("--code-server is for the webserver and the daemon")
     settings = Settings.load()
     private_dir(settings.home)
     settings = prepare_environment(settings)
     port = port or (4266 if process == "code-server" else 3000)
-    command = serve_command(process, settings, host, port)
+    command = serve_command(process, settings, host, port, code_server)
     click.echo(f"{process} for profile {settings.profile}: {' '.join(command[1:])}")
     os.chdir(settings.home)
     os.execv(command[0], command)  # the process becomes Dagster's: signals reach it directly

@@ -22,7 +22,7 @@ from ketenbrug.databases import Target, marts_schema
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy import Recipient, append_entry, read_log
 from ketenbrug.privacy.csv_safe import to_csv
-from ketenbrug.privacy.disclosure_log import log_head
+from ketenbrug.privacy.disclosure_log import LogLocation, log_head
 
 PURPOSE = "municipal_billing"
 FUNDING_STREAM = "municipal"
@@ -83,7 +83,7 @@ def _read_lines(warehouse: Target) -> tuple[list[dict], dict[str, str | None]]:
         return lines, warehouse_db.published_as_of(con)
 
 
-def deliver_billing_statements(*, warehouse: Target, outbox: Path, disclosure_log: Path,
+def deliver_billing_statements(*, warehouse: Target, outbox: Path, disclosure_log: LogLocation,
                                as_of: str, run_id: str) -> dict[str, dict]:
     """Write every municipality's statements and manifest under `outbox`, log each delivery.
 
@@ -147,7 +147,7 @@ _DELIVERED = "billing"
 _REPLACED = "billing.old"
 
 
-def recover_billing(outbox: Path, disclosure_log: Path) -> tuple[int, int]:
+def recover_billing(outbox: Path, disclosure_log: LogLocation) -> tuple[int, int]:
     """Finish or undo billing deliveries a killed run left half-done: (completed, discarded).
 
     A staged folder whose manifest the log records as delivered is swapped in; one it does

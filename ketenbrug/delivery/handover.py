@@ -14,6 +14,7 @@ from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.databases import Target, fetch_rows, marts_schema
 from ketenbrug.delivery.handover_package import data_checksum, handover_files, handover_manifest
 from ketenbrug.delivery.transport import (
+    PACKAGE_SUFFIX,
     Delivered,
     idempotency_key,
     package_sha256,
@@ -24,7 +25,7 @@ from ketenbrug.delivery.transport import (
 )
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy import Recipient, append_entry, read_log, reidentify, seal_package
-from ketenbrug.privacy.disclosure_log import log_head
+from ketenbrug.privacy.disclosure_log import LogLocation, log_head
 from ketenbrug.privacy.domains import rekey
 from ketenbrug.privacy.keys import KeyRing
 from ketenbrug.privacy.rotation import linkage_state
@@ -57,7 +58,7 @@ class HandoverDelivery:
 
 
 def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: KeyRing,
-                              vault: IdentityVault, disclosure_log: Path, outbox: Path,
+                              vault: IdentityVault, disclosure_log: LogLocation, outbox: Path,
                               delivery_url: str, as_of: str, run_id: str) -> HandoverDelivery:
     """Seal and deliver one package per municipality with people in the handover window.
 
@@ -107,7 +108,7 @@ def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: Key
         blob = seal_package(files, manifest, recipient_id=code,
                             recipient_key=load_or_create_recipient_key(keys_dir, code).public_key(),
                             signing_key=signing_key)
-        name = f"warm_handover_{as_of}.kbpkg"
+        name = f"warm_handover_{as_of}{PACKAGE_SUFFIX}"
         # Delivered and logged as one recoverable step: the package is staged, the entry
         # written, and only then the package put in place (or, POSTed, then logged; a
         # repeat POST carries the same idempotency key and is received once).
@@ -137,7 +138,7 @@ def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: Key
                             source_as_of={ds: source_as_of.get(ds) for ds in SOURCE_DATASETS})
 
 
-def delivered_packages(disclosure_log: Path) -> set[tuple[str, str]]:
+def delivered_packages(disclosure_log: LogLocation) -> set[tuple[str, str]]:
     """(package path, checksum) of every outbox delivery the log records."""
     return {(e["channel"], e["package_sha256"]) for e in read_log(disclosure_log)
             if e.get("event") == "delivery" and e.get("package_sha256")}

@@ -35,6 +35,7 @@ def idempotency_key(recipient: str, purpose: str, as_of: str, data_sha256: str) 
 
 
 PARTIAL = ".partial"
+PACKAGE_SUFFIX = ".kbpkg"
 
 
 def to_outbox(outbox: Path, recipient: str, name: str, blob: bytes) -> Delivered:
@@ -76,9 +77,14 @@ def recover_outbox(outbox: Path, logged: set[tuple[str, str]]) -> tuple[int, int
     A staged package whose (package path, checksum) the disclosure log already records as
     delivered is moved into place; one the log does not record was never delivered and
     is removed (the run delivers it afresh). Either way each delivery happens once.
+
+    Only sealed packages (`*.kbpkg.partial` files): the billing delivery stages a folder
+    of its own (`billing.partial`), and on the multiprocess executor it may be writing
+    that folder at this very moment.
     """
     completed = discarded = 0
-    for partial in sorted(outbox.glob(f"*/*{PARTIAL}")) if outbox.exists() else []:
+    staged = sorted(outbox.glob(f"*/*{PACKAGE_SUFFIX}{PARTIAL}")) if outbox.exists() else []
+    for partial in (p for p in staged if p.is_file()):
         target = partial.with_name(partial.name.removesuffix(PARTIAL))
         if (str(target), package_sha256(partial.read_bytes())) in logged:
             publish_staged(partial)

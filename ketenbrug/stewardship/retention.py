@@ -26,6 +26,7 @@ from ketenbrug.databases import PostgresTarget, Target, exists, text_as_date
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy import IdentityVault, KeyStore, append_entry, key_version_of
 from ketenbrug.privacy.checkpoints import checkpoint_hub_log
+from ketenbrug.privacy.disclosure_log import LogLocation
 from ketenbrug.warehouse import Connection, connect, ensure_landing, record_removal, table_exists
 from ketenbrug.warehouse.schema import DOMAIN_PSEUDONYMS, FORMER_DOMAIN_PSEUDONYMS, landing_table
 
@@ -64,7 +65,7 @@ def plan_retention(warehouse: Target | str, vault: Target | str, keys_dir: Path,
 
 
 def apply_retention(warehouse: Target | str, vault: Target | str, keys_dir: Path,
-                    outbox: Path, log_path: Path, as_of: date) -> RetentionResult:
+                    outbox: Path, log_path: LogLocation, as_of: date) -> RetentionResult:
     """Remove everything past retention on `as_of`, book it in the ledger, log it.
 
     The ledger keeps received = staged + quarantined + rejected + removed for every batch,

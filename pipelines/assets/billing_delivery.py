@@ -30,10 +30,10 @@ def billing_statements_delivery(context: AssetExecutionContext,
     outbox = Path(hub.outbox_dir)
     delivered = deliver_billing_statements(
         warehouse=hub.warehouse_target(), outbox=outbox,
-        disclosure_log=Path(hub.disclosure_log), as_of=dbt_vars()["as_of_date"],
+        disclosure_log=hub.disclosure_log_location(), as_of=dbt_vars()["as_of_date"],
         run_id=context.run_id)
     # Fix the log's head under the hub's signature: from here on, cutting it shows.
-    checkpoint = checkpoint_log(Path(hub.disclosure_log),
+    checkpoint = checkpoint_log(hub.disclosure_log_location(),
                                 load_or_create_signing_key(Path(hub.keys_dir)))
     return MaterializeResult(metadata={
         "funding_stream": FUNDING_STREAM,

@@ -26,11 +26,11 @@ WARM_HANDOVER = AssetKey(["warm_handover"])
 def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> MaterializeResult:
     outcome = deliver_handover_packages(
         warehouse=hub.warehouse_target(), keys_dir=Path(hub.keys_dir),
-        keyring=hub.keyring(), vault=hub.vault(), disclosure_log=Path(hub.disclosure_log),
+        keyring=hub.keyring(), vault=hub.vault(), disclosure_log=hub.disclosure_log_location(),
         outbox=Path(hub.outbox_dir), delivery_url=hub.delivery_url,
         as_of=dbt_vars()["as_of_date"], run_id=context.run_id)
     # Fix the log's head under the hub's signature: from here on, cutting it shows.
-    checkpoint = checkpoint_log(Path(hub.disclosure_log),
+    checkpoint = checkpoint_log(hub.disclosure_log_location(),
                                 load_or_create_signing_key(Path(hub.keys_dir)))
     delivered, duplicates = outcome.delivered, outcome.already_received
     return MaterializeResult(metadata={

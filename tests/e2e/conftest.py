@@ -20,7 +20,7 @@ from ketenbrug.simulators.recipient import RecipientEndpoint
 CLIENTS, SEED = 300, 4242
 # KETENBRUG_FAILPOINT too: these hubs share the test process's group, which a stray
 # failpoint would kill (the pytest run, every xdist worker with it).
-_HUB_VARS = ("KETENBRUG_WAREHOUSE", "KETENBRUG_VAULT", "KETENBRUG_KEYS_DIR", "DAGSTER_HOME",
+HUB_VARS = ("KETENBRUG_WAREHOUSE", "KETENBRUG_VAULT", "KETENBRUG_KEYS_DIR", "DAGSTER_HOME",
              "KETENBRUG_OUTBOX", "KETENBRUG_DISCLOSURE_LOG", "KETENBRUG_DELIVERY_URL",
              "KETENBRUG_FAILPOINT")
 
@@ -28,7 +28,7 @@ _HUB_VARS = ("KETENBRUG_WAREHOUSE", "KETENBRUG_VAULT", "KETENBRUG_KEYS_DIR", "DA
 def cli(home: Path, *args: str, timeout: int = 900,
         **env_vars: str) -> subprocess.CompletedProcess:
     """Run `ketenbrug ARGS` as a user would, against the hub in `home`."""
-    env = {k: v for k, v in os.environ.items() if k not in _HUB_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in HUB_VARS}
     env.update(env_vars, KETENBRUG_HOME=str(home))
     return subprocess.run([sys.executable, "-m", "ketenbrug.cli", *args], env=env,
                           capture_output=True, text=True, timeout=timeout)

@@ -5,8 +5,8 @@ One synthetic world, run twice with the same keys: `ketenbrug demo` on DuckDB, a
 database and role) and Dagster's storage on the local server, steps on the multiprocess
 executor — against the same world's source systems over HTTP. A user moving a hub to
 PostgreSQL must get the same mart rows, the same sealed packages (opened) and billing
-statements, and the same disclosures on the log; and nothing may fall back to a DuckDB
-file on the way.
+statements, and the same disclosures on the log (a table of the warehouse database there);
+and nothing may fall back to a DuckDB file or a log file on the way.
 """
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -23,10 +27,14 @@ import psycopg2
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ketenbrug import run_lock
+from ketenbrug.databases import PostgresTarget
 from ketenbrug.privacy import open_package, verify_log
+from ketenbrug.privacy.disclosure_log import LogLocation, read_log
+from ketenbrug.privacy.log_tables import PostgresLines
 from ketenbrug.privacy.sealing import load_private_key
 from ketenbrug.simulators import WorldServer
-from tests.e2e.conftest import CLIENTS, SEED, cli, mart_rows
+from tests.e2e.conftest import CLIENTS, HUB_VARS, SEED, cli, mart_rows
 from tests.postgres import ident, postgres_profile_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -35,7 +43,8 @@ MARTS = ("client_profiles", "client_orders", "warm_handover", "volume_monitor",
          "billing_statements", "statutory_priority_guard")
 # What differs between two runs by design: when, which run, and hashes over those.
 RUN_BOUND = {"at", "seq", "hash", "prev_hash", "run_id", "generated_at", "log_head",
-             "manifest_sha256", "package_sha256", "sha256", "signature"}
+             "manifest_sha256", "package_sha256", "sha256", "signature",
+             "signed_in"}  # where checkpoints are kept: beside the file, or in a table
 LANDING_TIMES = {"source_as_of"}  # dataset -> when it landed: the datasets are compared
 
 
@@ -97,11 +106,17 @@ def test_the_same_packages_and_statements_reach_the_same_municipalities(both_run
 
 
 def test_the_disclosure_log_holds_the_same_disclosures_and_is_intact(both_runs):
-    embedded, production, _, _, _ = both_runs
-    for home in (embedded, production):
-        assert verify_log(home / "audit" / "disclosures.jsonl") == []
-    expected = _disclosures(embedded)
-    assert _disclosures(production) == expected
+    embedded, production, env, _, _ = both_runs
+    # On PostgreSQL the log is a table of the warehouse database, not a file in the home.
+    in_table = PostgresLines(PostgresTarget(
+        host=env["KETENBRUG_PG_HOST"], port=int(env["KETENBRUG_PG_PORT"]),
+        dbname=env["KETENBRUG_PG_DBNAME"], user=env["KETENBRUG_PG_USER"]))
+    assert not (production / "audit" / "disclosures.jsonl").exists()
+    in_file = embedded / "audit" / "disclosures.jsonl"
+    for log in (in_file, in_table):
+        assert verify_log(log) == []
+    expected = _disclosures(in_file, embedded)
+    assert _disclosures(in_table, production) == expected
     assert sum(n for (event, _), n in expected.items() if event == "delivery") > 0
 
 
@@ -140,11 +155,10 @@ def _deliveries(home: Path) -> dict[tuple[str, str], object]:
     return received
 
 
-def _disclosures(home: Path) -> Counter:
+def _disclosures(log: LogLocation, home: Path) -> Counter:
     """(event, entry without its run-bound fields) per log entry, counted; the home's
     own path (in a delivery's channel) as `<home>`."""
-    lines = (home / "audit" / "disclosures.jsonl").read_text().splitlines()
-    entries = (json.loads(line.replace(str(home), "<home>")) for line in lines)
+    entries = (json.loads(json.dumps(e).replace(str(home), "<home>")) for e in read_log(log))
     return Counter((e["event"], json.dumps(_without_run(e), sort_keys=True)) for e in entries)
 
 
@@ -155,3 +169,42 @@ def _without_run(value):
     if isinstance(value, list):
         return [_without_run(v) for v in value]
     return value
+
+
+def test_officers_and_auditors_read_while_a_run_writes(both_runs):
+    """Last in this module: it runs the hub a second time. While that run holds the hub
+    (and writes landing, marts and the log), `status`, `profiles show` and `audit verify`
+    answer at once from a snapshot; on DuckDB they would wait and refuse."""
+    _, production, env, _, first_run = both_runs
+    command = [sys.executable, "-m", "ketenbrug.cli", "run"]
+    run_env = {**{k: v for k, v in os.environ.items() if k not in HUB_VARS}, **env,
+               "KETENBRUG_HOME": str(production)}
+    rerun = subprocess.Popen(command, env=run_env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while run_lock.current_holder(production) is None:
+            assert rerun.poll() is None, rerun.stdout.read() if rerun.stdout else ""
+            assert time.monotonic() < deadline, "the rerun never took the hub"
+            time.sleep(0.2)
+        answers = {}
+        for args in (("status",), ("profiles", "show", "--org", "RN", "--limit", "3"),
+                     ("audit", "verify")):
+            answers[args[0]] = cli(production, *args, timeout=120, **env)
+        assert run_lock.current_holder(production) is not None, \
+            "the run ended before every reader had read: the test proved nothing"
+        status = answers["status"]
+        assert status.returncode == 0, status.stderr
+        assert "is in progress: shown is what it has committed so far" in status.stdout
+        assert mart_rows(status.stdout) == mart_rows(first_run)
+        profiles = answers["profiles"]
+        assert profiles.returncode == 0, profiles.stderr
+        assert len([line for line in profiles.stdout.splitlines() if line.startswith("{")]) == 3
+        verified = answers["audit"]
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert "chain intact" in verified.stdout
+        for command_name, done in answers.items():
+            assert "try again" not in done.stderr, (command_name, done.stderr)
+    finally:
+        out, _ = rerun.communicate(timeout=900)
+    assert rerun.returncode == 0, out[-3000:]

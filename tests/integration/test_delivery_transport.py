@@ -5,6 +5,9 @@ import pytest
 from ketenbrug.delivery.transport import (
     DeliveryError,
     idempotency_key,
+    package_sha256,
+    recover_outbox,
+    stage_in_outbox,
     to_endpoint,
     to_outbox,
 )
@@ -41,3 +44,19 @@ def test_the_outbox_never_shows_half_a_package(tmp_path):
     assert (tmp_path / "GM0363" / "p.kbpkg").read_bytes() == b"sealed"
     assert delivered.where.endswith("GM0363/p.kbpkg")
     assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_recovery_of_packages_leaves_the_billing_delivery_s_staged_folder_alone(tmp_path):
+    """On the multiprocess executor the two delivery steps run at once: the handover
+    step's recovery of a killed run's packages must not touch (or trip over) the folder
+    the billing step is staging."""
+    staged_package = stage_in_outbox(tmp_path, "GM0363", "warm_handover_2026-12-01.kbpkg",
+                                     b"sealed")
+    billing = tmp_path / "GM0363" / "billing.partial"
+    billing.mkdir()
+    (billing / "manifest.json").write_text("{}")
+    logged = {(str(staged_package.with_name("warm_handover_2026-12-01.kbpkg")),
+               package_sha256(b"sealed"))}
+    assert recover_outbox(tmp_path, logged) == (1, 0)
+    assert (tmp_path / "GM0363" / "warm_handover_2026-12-01.kbpkg").read_bytes() == b"sealed"
+    assert (billing / "manifest.json").read_text() == "{}"

@@ -22,7 +22,8 @@ BELOW_SERVICES = {"connectors", "contracts", "privacy", "warehouse", *BASE}
 SERVICES = {"stewardship", "delivery", "audit"}
 # room -> the rooms of ours it may import
 ALLOWED = {
-    "config": {"databases", "connectors"},
+    # where the disclosure log is on the postgres profile (a table), and nothing else
+    "config": {"databases", "connectors", "privacy.log_tables"},
     "databases": set(),
     "project_files": set(),
     "failpoints": set(),

@@ -47,7 +47,7 @@ from ketenbrug.audit.openlineage.facet import (
     KetenbrugPurposeRunFacet,
 )
 from ketenbrug.contracts.registers import load_purposes
-from ketenbrug.privacy.disclosure_log import read_log
+from ketenbrug.privacy.disclosure_log import LogLocation, read_log
 
 if TYPE_CHECKING:
     from dagster import DagsterEvent
@@ -131,7 +131,7 @@ def _iso(epoch: float) -> str:
 
 
 def build_events(materialisations: list[Materialisation], parents: Parents,
-                 manifest: Mapping[str, Any], disclosure_log: Path | None = None, *,
+                 manifest: Mapping[str, Any], disclosure_log: LogLocation | None = None, *,
                  compiled: bool = False) -> Iterator[RunEvent]:
     """Yield START then COMPLETE (or FAIL) for each materialisation, in order.
 

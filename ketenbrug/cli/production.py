@@ -9,6 +9,7 @@ hub's settings exported and its instance written, so each process sees the same 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -115,4 +116,8 @@ def serve(process: str, host: str, port: int | None, code_server: str | None) ->
     command = serve_command(process, settings, host, port, code_server)
     click.echo(f"{process} for profile {settings.profile}: {' '.join(command[1:])}")
     os.chdir(settings.home)
+    # An ignored SIGINT survives exec, and a background job of a non-interactive shell
+    # (`cmd &` in a script, as CI and init scripts start it) has one: the code server maps
+    # SIGTERM onto SIGINT's handler, so it would then ignore a supervisor's SIGTERM too.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execv(command[0], command)  # the process becomes Dagster's: signals reach it directly

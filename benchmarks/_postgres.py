@@ -1,0 +1,42 @@
+"""Throw-away PostgreSQL roles and databases for a benchmark hub on the postgres profile.
+
+The same plan `ketenbrug db setup` carries out (setup_databases), under names of their
+own, on the machine's server (127.0.0.1:5432, trust auth, superuser `postgres`); all
+dropped afterwards, also when the run fails.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ketenbrug.databases import PostgresTarget, open_postgres
+from ketenbrug.stewardship.database_setup import setup_databases
+
+ADMIN = PostgresTarget(host="127.0.0.1", port=5432, dbname="postgres", user="postgres",
+                       password="", connect_timeout_s=3)
+
+
+@contextmanager
+def postgres_profile_env() -> Iterator[dict[str, str]]:
+    """The environment of a postgres-profile hub with its own roles and databases."""
+    suffix = uuid.uuid4().hex[:10]  # names are plain identifiers: safe in SQL text
+    warehouse = PostgresTarget(host=ADMIN.host, port=ADMIN.port, dbname=f"kb_bench_wh_{suffix}",
+                               user=f"kb_bench_wh_{suffix}")
+    vault = PostgresTarget(host=ADMIN.host, port=ADMIN.port,
+                           dbname=f"kb_bench_vault_{suffix}", user=f"kb_bench_vault_{suffix}")
+    dagster_dbname = f"kb_bench_dagster_{suffix}"
+    try:
+        setup_databases(ADMIN, warehouse, vault, dagster_dbname)
+        yield {"KETENBRUG_PROFILE": "postgres", "KETENBRUG_PG_HOST": ADMIN.host,
+               "KETENBRUG_PG_PORT": str(ADMIN.port), "KETENBRUG_PG_DBNAME": warehouse.dbname,
+               "KETENBRUG_PG_USER": warehouse.user, "KETENBRUG_VAULT_PG_DBNAME": vault.dbname,
+               "KETENBRUG_VAULT_PG_USER": vault.user,
+               "KETENBRUG_DAGSTER_PG_DBNAME": dagster_dbname}
+    finally:
+        with open_postgres(ADMIN) as con:  # autocommit: DROP DATABASE may not run in a block
+            for dbname in (warehouse.dbname, vault.dbname, dagster_dbname):
+                con.execute(f"drop database if exists {dbname} with (force)")
+            for role in (warehouse.user, vault.user):
+                con.execute(f"drop role if exists {role}")

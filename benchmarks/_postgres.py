@@ -7,6 +7,7 @@ dropped afterwards, also when the run fails.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,8 +36,24 @@ def postgres_profile_env() -> Iterator[dict[str, str]]:
                "KETENBRUG_VAULT_PG_USER": vault.user,
                "KETENBRUG_DAGSTER_PG_DBNAME": dagster_dbname}
     finally:
-        with open_postgres(ADMIN) as con:  # autocommit: DROP DATABASE may not run in a block
-            for dbname in (warehouse.dbname, vault.dbname, dagster_dbname):
-                con.execute(f"drop database if exists {dbname} with (force)")
-            for role in (warehouse.user, vault.user):
-                con.execute(f"drop role if exists {role}")
+        drop_databases([warehouse.dbname, vault.dbname, dagster_dbname],
+                       [warehouse.user, vault.user])
+
+
+def drop_databases(dbnames: list[str], roles: list[str], attempts: int = 6) -> None:
+    """Drop the databases, then the roles. WITH (FORCE) ends their sessions, but waits
+    only 5 s for a backend busy in a long query (a killed run's) to go: so try again."""
+    import psycopg2  # type: ignore[import-untyped]
+
+    with open_postgres(ADMIN) as con:  # autocommit: DROP DATABASE may not run in a block
+        for dbname in dbnames:
+            for attempt in range(attempts):
+                try:
+                    con.execute(f"drop database if exists {dbname} with (force)")
+                    break
+                except psycopg2.errors.ObjectInUse:
+                    if attempt == attempts - 1:
+                        raise
+                    time.sleep(5)
+        for role in roles:
+            con.execute(f"drop role if exists {role}")

@@ -108,16 +108,21 @@ def run_hub(env: dict[str, str], log: Path, timeout_s: float) -> dict:
                                stdout=log.open("w"), stderr=subprocess.STDOUT,
                                start_new_session=True)
     peak_tree_kb = 0
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() - started > timeout_s:
-            os.killpg(process.pid, signal.SIGKILL)
-            pid, status, usage = os.wait4(process.pid, 0)
-            break
-        peak_tree_kb = max(peak_tree_kb, _tree_rss_kb(process.pid))
-        time.sleep(SAMPLE_EVERY_S)
+    try:
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - started > timeout_s:
+                os.killpg(process.pid, signal.SIGKILL)
+                pid, status, usage = os.wait4(process.pid, 0)
+                break
+            peak_tree_kb = max(peak_tree_kb, _tree_rss_kb(process.pid))
+            time.sleep(SAMPLE_EVERY_S)
+    except BaseException:  # the benchmark stopped (Ctrl-C, SIGTERM): no hub left behind
+        os.killpg(process.pid, signal.SIGKILL)
+        os.wait4(process.pid, 0)
+        raise
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     wall = time.perf_counter() - started
     output = log.read_text()
@@ -316,6 +321,10 @@ def _count(values) -> dict[str, int]:
     return counted
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -390,6 +399,9 @@ def _num(value) -> str:
 def main(engine: str, clients: tuple[str, ...], seed: int, today: str,
          json_path: Path | None, timeout: int) -> None:
     """Time the whole hub per engine and world size: full, unchanged and change-day runs."""
+    # A SIGTERM stops the benchmark as Ctrl-C does, so the world server, the hub run and
+    # the PostgreSQL databases are cleaned up (a plain SIGTERM would skip every `finally`).
+    signal.signal(signal.SIGTERM, _stop)
     sizes = [int(n) for text in clients for n in text.split(",") if n.strip()]
     engines = ["duckdb", "postgres"] if engine == "both" else [engine]
     results = []

@@ -9,9 +9,12 @@ delivery manifest do.
 
 One writer at a time: an append holds an exclusive `flock` on the log while it reads the
 chain's head and writes the next entry, so processes appending at once never fork the
-chain. A writer killed mid-line leaves a torn last line; it was never a complete entry.
-Readers skip it and `verify_log` reports it by line number; the next append sets it aside
-in `<log>.torn` and goes on from the last complete entry, so no entry is lost.
+chain. An append reads only the log's last block (its head), not the whole log: a
+delivery appends once per package, and a log that grows every run must not make every
+later append slower. A writer killed mid-line leaves a torn last line; it was never a
+complete entry. Readers skip it and `verify_log` reports it by line number; the next
+append sets it aside in `<log>.torn` and goes on from the last complete entry, so no
+entry is lost.
 
 A damaged line inside the log (not valid UTF-8, not a JSON entry) does not stop readers:
 they return the complete entries and the damaged line numbers (`read_log_contents`);
@@ -82,20 +85,25 @@ def append_entry(log_path: LogLocation, entry: dict) -> dict:
 
     Refuses (FileModeError) a log that group or others can access.
     """
-    with locked_log(log_path) as log:
+    with locked_log(log_path, whole=False) as log:
         return log.append(entry)
 
 
 class LockedLog:
-    """The log while its writer's lock is held: read once, appended to in order."""
+    """The log while its writer's lock is held: its head (and, read whole, its contents),
+    appended to in order."""
 
-    def __init__(self, log_path: LogLocation, contents: LogContents,
-                 write_line: Callable[[str], None]) -> None:
-        self.path, self.contents, self._write_line = log_path, contents, write_line
+    def __init__(self, log_path: LogLocation, head: dict | None,
+                 write_line: Callable[[str], None], contents: LogContents | None = None
+                 ) -> None:
+        self.path, self.head, self._write_line = log_path, head, write_line
+        self._contents = contents
 
     @property
-    def head(self) -> dict | None:
-        return self.contents.entries[-1] if self.contents.entries else None
+    def contents(self) -> LogContents:
+        if self._contents is None:
+            raise RuntimeError("the log was locked for its head only (whole=False)")
+        return self._contents
 
     def append(self, entry: dict) -> dict:
         last = self.head
@@ -107,35 +115,54 @@ class LockedLog:
         }
         record["hash"] = entry_hash(record)
         self._write_line(json.dumps(record, sort_keys=True))
-        self.contents.lines.append(len(self.contents.entries) + len(self.contents.damaged) + 1)
-        self.contents.entries.append(record)
+        if self._contents is not None:
+            contents = self._contents
+            contents.lines.append(len(contents.entries) + len(contents.damaged) + 1)
+            contents.entries.append(record)
+        self.head = record
         return record
 
 
 @contextmanager
-def locked_log(log_path: LogLocation) -> Iterator[LockedLog]:
+def locked_log(log_path: LogLocation, *, whole: bool = True) -> Iterator[LockedLog]:
     """Hold the log's writer lock (flock on the file, or an advisory lock in PostgreSQL;
-    released when the file or connection closes, or the writer dies)."""
+    released when the file or connection closes, or the writer dies).
+
+    `whole=False` reads only the head, from the log's last block, unless that block
+    cannot tell (a torn, damaged or very long last line): then the log is read whole.
+    """
     if isinstance(log_path, PostgresLines):
         with log_path.locked() as lines:
-            yield LockedLog(log_path, _parse(lines.read_bytes()), lines.append)
+            last = None if whole else lines.last_line()
+            if last is not None and (head := _entry(last)) is not None:
+                yield LockedLog(log_path, head, lines.append)
+            else:
+                contents = _parse(lines.read_bytes())
+                yield LockedLog(log_path, _last(contents), lines.append, contents)
         return
     private_dir(log_path.parent)
     fd = os.open(log_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "a+b") as handle:
         require_private(log_path, what="disclosure log")
         fcntl.flock(handle, fcntl.LOCK_EX)
-        contents = _parse(_read_all(handle))
-        if contents.torn is not None:
-            _set_aside(log_path, handle, contents.torn)
-            contents.torn = None
 
         def write_line(line: str) -> None:
             handle.write((line + "\n").encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
 
-        yield LockedLog(log_path, contents, write_line)
+        tail = None if whole else _tail_lines(handle)
+        if tail is not None and not tail.torn and tail.lines and (
+                head := _entry(tail.lines[-1])) is not None:
+            yield LockedLog(log_path, head, write_line)
+        elif tail is not None and not tail.torn and tail.is_whole_log and not tail.lines:
+            yield LockedLog(log_path, None, write_line)  # a new, empty log
+        else:
+            contents = _parse(_read_all(handle))
+            if contents.torn is not None:
+                _set_aside(log_path, handle, contents.torn)
+                contents.torn = None
+            yield LockedLog(log_path, _last(contents), write_line, contents)
 
 
 def read_log(log_path: LogLocation, *, strict: bool = False) -> list[dict]:
@@ -179,15 +206,10 @@ def log_head(log_path: LogLocation) -> dict:
     if not log_path.exists():
         return _head(None)
     with log_path.open("rb") as handle:
-        size = handle.seek(0, os.SEEK_END)
-        start = handle.seek(max(0, size - _TAIL_BLOCK))
-        lines = handle.read().split(b"\n")
-    lines.pop()  # a torn tail, or nothing
-    if start > 0:
-        lines = lines[1:]  # the block may begin mid-line
-    if lines and (entry := _entry(lines[-1])) is not None:
+        tail = _tail_lines(handle)  # a torn last line is left out: it was never an entry
+    if tail.lines and (entry := _entry(tail.lines[-1])) is not None:
         return _head(entry)
-    if not lines and start == 0:
+    if not tail.lines and tail.is_whole_log:
         return _head(None)
     entries = read_log(log_path)  # a damaged or very long last line: read it all
     return _head(entries[-1] if entries else None)
@@ -195,6 +217,27 @@ def log_head(log_path: LogLocation) -> dict:
 
 def _head(entry: dict | None) -> dict:
     return {"seq": entry["seq"], "hash": entry["hash"]} if entry else {"seq": 0, "hash": GENESIS}
+
+
+def _last(contents: LogContents) -> dict | None:
+    return contents.entries[-1] if contents.entries else None
+
+
+@dataclass(frozen=True)
+class _Tail:
+    lines: list[bytes]  # the complete lines of the log's last block
+    torn: bool  # the log ends in a line cut short
+    is_whole_log: bool  # the block is the whole log (nothing before it was left out)
+
+
+def _tail_lines(handle: BinaryIO) -> _Tail:
+    size = handle.seek(0, os.SEEK_END)
+    start = handle.seek(max(0, size - _TAIL_BLOCK))
+    lines = handle.read().split(b"\n")
+    torn = lines.pop() != b""  # after the last newline: empty unless a write was cut short
+    if start > 0:
+        lines = lines[1:]  # the block may begin mid-line
+    return _Tail(lines, torn, start == 0)
 
 
 def verify_log(log_path: LogLocation) -> list[ChainBreak]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ketenbrug.databases import refresh_statistics
 from ketenbrug.privacy.keys import KeyRing
 from ketenbrug.privacy.pseudonyms import Pseudonymiser, require_version
 
@@ -74,3 +75,4 @@ def replace_domain_pseudonyms(con: Any, rows: Sequence[tuple[str, str, str]]) ->
         raise
     finally:
         con.unregister("incoming_domain_pseudonyms")
+    refresh_statistics(con, [DOMAIN_TABLE])

@@ -71,19 +71,11 @@ class PostgresLines:
     def read_bytes(self) -> bytes:
         """The lines in order, each ended by a newline: the bytes of the file it replaces."""
         with open_postgres(self.target, read_only=True) as con:
-            if not _table_exists(con, self.table):
-                return b""
-            query = f"select line from {self.name} order by line_no"  # noqa: S608 - ours
-            lines = con.execute(query).fetchall()
-        return b"".join(line.encode("utf-8") + b"\n" for (line,) in lines)
+            return _read_bytes(con, self.table) if _table_exists(con, self.table) else b""
 
     def last_line(self) -> bytes | None:
         with open_postgres(self.target, read_only=True) as con:
-            if not _table_exists(con, self.table):
-                return None
-            row = con.execute(f"select line from {self.name} "  # noqa: S608 - our table
-                              "order by line_no desc limit 1").fetchone()
-        return None if row is None else row[0].encode("utf-8")
+            return _last_line(con, self.table) if _table_exists(con, self.table) else None
 
     def append_line(self, line: str) -> None:
         """Add one line after the last, in one statement (the caller holds the log's lock)."""
@@ -111,10 +103,10 @@ class LockedLines:
         self._con, self._table = con, table
 
     def read_bytes(self) -> bytes:
-        lines = self._con.execute(
-            f"select line from {SCHEMA}.{self._table} "  # noqa: S608 - our table
-            "order by line_no").fetchall()
-        return b"".join(line.encode("utf-8") + b"\n" for (line,) in lines)
+        return _read_bytes(self._con, self._table)
+
+    def last_line(self) -> bytes | None:
+        return _last_line(self._con, self._table)
 
     def append(self, line: str) -> None:
         _insert(self._con, self._table, line)
@@ -144,6 +136,18 @@ def ensure_tables(con: Any) -> None:
                     f"on {qualified} for each statement "
                     f"execute function {SCHEMA}.refuse_rewrite()")
     con.commit()
+
+
+def _read_bytes(con: Any, table: str) -> bytes:
+    lines = con.execute(f"select line from {SCHEMA}.{table} "  # noqa: S608 - our table
+                        "order by line_no").fetchall()
+    return b"".join(line.encode("utf-8") + b"\n" for (line,) in lines)
+
+
+def _last_line(con: Any, table: str) -> bytes | None:
+    row = con.execute(f"select line from {SCHEMA}.{table} "  # noqa: S608 - our table
+                      "order by line_no desc limit 1").fetchone()
+    return None if row is None else row[0].encode("utf-8")
 
 
 def _insert(con: Any, table: str, line: str) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from ketenbrug.connectors.manifest import DatasetManifest
+from ketenbrug.databases import refresh_statistics
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy.boundary import REFUSED_BECAUSE
 from ketenbrug.warehouse.connection import Connection
@@ -97,6 +98,7 @@ def land_batch(
     except BaseException:
         con.rollback()
         raise
+    refresh_statistics(con, [landing_table(manifest), BATCHES, REJECTIONS])
     return counts
 
 

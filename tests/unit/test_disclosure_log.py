@@ -110,3 +110,19 @@ def test_log_head_is_the_last_complete_entry(tmp_path):
     with path.open("ab") as handle:
         handle.write(b"not an entry\n" + b'{"torn')
     assert log_head(path) == {"seq": 80, "hash": last["hash"]}
+
+
+def test_appends_read_the_head_from_the_tail_and_go_on_past_what_it_cannot_tell(tmp_path):
+    """An append reads only the log's last block, yet chains on correctly after an entry
+    longer than that block and after a damaged last line, in a log longer than it."""
+    path = tmp_path / "log.jsonl"
+    for i in range(70):  # more than the tail block an append reads
+        append_entry(path, {"event": "x", "padding": "p" * 1000, "i": i})
+    append_entry(path, {"event": "x", "subject_refs": ["r" * 64] * 2000})  # ~130 KiB line
+    assert append_entry(path, {"event": "x"})["seq"] == 72
+    with path.open("ab") as handle:
+        handle.write(b"not an entry\n")
+    assert append_entry(path, {"event": "x"})["seq"] == 73
+    reported = [(b.line, b.reason.split(" (")[0]) for b in verify_log(path)]
+    assert reported == [(73, "not a JSON entry")]  # the damage, and the chain intact past it
+    assert [e["seq"] for e in read_log(path)] == list(range(1, 74))

@@ -19,6 +19,7 @@ from ketenbrug.databases import PostgresTarget, Target
 from ketenbrug.privacy import IdentityVault, KeyRing, KeyStore
 from ketenbrug.privacy.log_tables import PostgresLines
 from ketenbrug.project_files import dbt_run_target
+from ketenbrug.run_lock_postgres import step_holds
 
 
 class HubStorage(ConfigurableResource):
@@ -51,10 +52,12 @@ class HubStorage(ConfigurableResource):
         """Hold the hub's run lock for the run, unless this process already holds it.
 
         Only runs write: a sensor or schedule evaluation (no run id) reads, never locks.
-        On PostgreSQL the lock is not taken here: the steps of one run execute in several
-        processes (or on Celery workers, away from the home), and the databases take
-        writers at once. Runs there are kept apart by Dagster's run queue and pools
-        (dagster.yaml); `ketenbrug run` still holds the home's lock for the whole run.
+        On PostgreSQL the home's lock is not taken here: the steps of one run execute in
+        several processes (or on Celery workers, away from the home), and the databases
+        take writers at once. Each step holds the warehouse's lock shared instead, which
+        keeps writing commands out (run_lock_postgres.py); runs are kept apart by Dagster's
+        run queue and pools (dagster.yaml); `ketenbrug run` still holds the home's lock
+        for the whole run.
         """
         # Owner-only files for everything the run creates (warehouse .wal, dbt's target/
         # and logs, Dagster's compute logs and storage), also when the run was started by
@@ -63,7 +66,12 @@ class HubStorage(ConfigurableResource):
         run_id = getattr(context, "run_id", None)
         if run_id and self.require_sources:
             Settings.load().require_sources()
-        if (not self.home or not run_id or self.warehouse_url
+        if run_id and self.warehouse_url:
+            with step_holds(PostgresTarget.from_url(self.warehouse_url,
+                                                    self.warehouse_password)):
+                yield self
+            return
+        if (not self.home or not run_id
                 or os.environ.get(run_lock.HELD_BY_ENV) == str(os.getpid())):
             yield self
             return

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import click
 
 from ketenbrug import run_lock
-from ketenbrug.cli.access import busy_holder
+from ketenbrug.cli.access import busy_holder, runs_in_progress
 from ketenbrug.cli.privacy import record_world, recorded_world
 from ketenbrug.config import Settings
 from ketenbrug.privacy.file_modes import private_dir
@@ -133,6 +133,17 @@ def ui(clients: int, seed: int, port: int) -> None:
                         "-p", str(port)], cwd=settings.home, env=os.environ.copy(), check=False)
 
 
+def _run_in_progress(settings: Settings) -> dict | None:
+    """A run writing the hub now: one holding the home's lock, or (PostgreSQL) any run in
+    progress on the Dagster instance, wherever it was launched."""
+    holder = run_lock.current_holder(settings.home)
+    if holder and holder.get("pid") != os.getpid():
+        return holder
+    if settings.profile == "postgres" and (running := runs_in_progress(settings)):
+        return running[0]
+    return None
+
+
 def _print_status(settings: Settings) -> None:
     from ketenbrug.stewardship.status import collect_status
 
@@ -142,7 +153,7 @@ def _print_status(settings: Settings) -> None:
     hub = collect_status(settings, read_warehouse=writer is None)
     if writer is not None:
         click.echo(f"{run_lock.describe(writer)}: marts and batches are shown when it ends")
-    elif (running := run_lock.current_holder(settings.home)) and running.get("pid") != os.getpid():
+    elif running := _run_in_progress(settings):
         # PostgreSQL: read during the run, from the last state it committed.
         click.echo(f"{run_lock.describe(running)}: shown is what it has committed so far")
     if hub.last_run:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ketenbrug import run_lock
+from ketenbrug.cli.access import HOST_TAG, PID_TAG
 from ketenbrug.cli.instance import write_instance
 from ketenbrug.config import BY_NAME, Settings, source_env
 
@@ -40,9 +42,6 @@ def prepare_environment(settings: Settings, base_urls: Mapping[str, str] | None 
     return settings
 
 
-PID_TAG = "ketenbrug/pid"
-
-
 def run_hub_job(holder: dict | None = None) -> RunOutcome:
     """Execute the `hub` job on the instance under DAGSTER_HOME; the run is kept in its history.
 
@@ -57,7 +56,7 @@ def run_hub_job(holder: dict | None = None) -> RunOutcome:
     run_id = str(uuid.uuid4())
     # The full event stream is in the instance (and the UI); the terminal gets warnings.
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    tags = {PID_TAG: str(os.getpid())}
+    tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
     result: Any
     with DagsterInstance.get() as instance:
         fail_dead_runs(instance)

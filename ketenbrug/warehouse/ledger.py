@@ -163,7 +163,13 @@ def record_verdict(con: Connection, batch_id: str, *, passed: bool,
 
 
 def ledger_row(con: Connection, batch_id: str) -> dict | None:
-    """The ledger row of one batch, or None when there is no such batch."""
+    """The ledger row of one batch, or None when there is no such batch (also when nothing
+    has landed yet, in a warehouse without a ledger)."""
+    schema, table = BATCHES.split(".")
+    found = con.execute("select count(*) from information_schema.tables "
+                        "where table_schema = ? and table_name = ?", [schema, table]).fetchone()
+    if not (found and found[0]):
+        return None
     rows = con.execute(f"select * from {BATCHES} where batch_id = ?", [batch_id]).df()
     return None if rows.empty else rows.to_dict("records")[0]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "ketenbrug"
-BASE = {"config", "databases", "project_files", "failpoints", "run_lock"}
+BASE = {"config", "databases", "project_files", "failpoints", "run_lock", "run_lock_postgres"}
 BELOW_SERVICES = {"connectors", "contracts", "privacy", "warehouse", *BASE}
 SERVICES = {"stewardship", "delivery", "audit"}
 # room -> the rooms of ours it may import
@@ -28,6 +28,7 @@ ALLOWED = {
     "project_files": set(),
     "failpoints": set(),
     "run_lock": set(),
+    "run_lock_postgres": {"run_lock", "databases"},  # the same lock, in the warehouse
     "connectors": set(),
     "contracts": set(),
     # the one eleven-test the world and the hub share, and nothing else of the hub

@@ -11,7 +11,7 @@ import json
 import os
 import signal
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -102,6 +102,13 @@ def advance(days: int, seed: int | None, state_file: Path | None) -> None:
     click.echo(f"world today {status['today']} (version {status['version']})")
     for name, count in status["changed"].items():
         click.echo(f"  {name:<28} {count} changed or new")
+    if date.fromisoformat(status["today"]) > datetime.now(UTC).date():
+        # A real source cannot report tomorrow's changes; the hub's contracts say so.
+        click.echo(f"note: the world's today {status['today']} is after the current date: "
+                   "its changes are stamped in the future, and the hub's contracts "
+                   "quarantine them (not_in_future rules). To follow a world day by day, "
+                   "serve it from an earlier date (`world serve --today YYYY-MM-DD`).",
+                   err=True)
 
 
 @world.command()

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import time
+from datetime import UTC, date, datetime
 
 import pytest
 import requests
@@ -79,6 +80,13 @@ def test_advance_and_faults_reach_the_running_server(served):
     assert re.search(r"probation\.clients: invalid_bsn \S+, \S+", faulted.output)
     refused = runner.invoke(world, ["faults", "probation:teapot"], env=env)
     assert refused.exit_code != 0 and "unknown fault" in refused.output
+    assert "in the future" not in moved.output  # 2026-12-01 is not after the clock
+    # A day past the current date: its changes would be quarantined by the hub, and
+    # advance says so rather than leaving the steward to find out.
+    past_today = (datetime.now(UTC).date() - date(2026, 12, 1)).days + 1
+    ahead = runner.invoke(world, ["advance", "--days", str(past_today)], env=env)
+    assert ahead.exit_code == 0, ahead.output
+    assert "is after the current date: its changes are stamped in the future" in ahead.output
 
 
 def test_advance_without_a_running_world_says_so(tmp_path):

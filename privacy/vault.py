@@ -29,6 +29,7 @@ read is, may not create the temporary table `register` fills.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -151,13 +152,19 @@ class IdentityVault:
         return self._keys
 
     def store(self, records: Iterable[IdentityRecord]) -> int:
-        """Encrypt and upsert every non-empty field of `records`; return values stored.
+        """Encrypt and upsert every non-empty field of `records` that is new or changed;
+        return how many values were stored.
 
         A value given twice (one person twice in a batch) is stored once, the later one
-        winning: one upsert may not touch a row twice.
+        winning: one upsert may not touch a row twice. A value the vault already holds,
+        under the current key, is left as sealed: a source re-sending an unchanged record
+        changes nothing, so `sealed_stamp` changes only when an identity does.
         """
         latest = {(r.person_pseudonym, f, r.source): v for r in records
                   for f, v in r.fields.items() if v not in (None, "")}
+        for key, value in self._held_under_current_key(latest).items():
+            if latest[key] == value:
+                del latest[key]
         table = self._seal((p, f, s, v) for (p, f, s), v in latest.items())
         now = datetime.now(UTC).replace(tzinfo=None)
         with _connection(self.target) as con:
@@ -194,6 +201,42 @@ class IdentityVault:
         for (pseudonym, field), (_, value) in chosen.items():
             result.setdefault(pseudonym, {})[field] = value
         return result
+
+    def sealed_stamp(self, pseudonyms: Sequence[str], fields: Sequence[str]) -> str:
+        """A digest of how `fields` of `pseudonyms` are sealed, without opening any value.
+
+        It changes when one of those identities changes (stored anew), is purged or is
+        resealed under another key, and only then: a delivery compares it to decide
+        whether a recipient's package would differ, without re-identifying anyone.
+        """
+        digest = hashlib.sha256()
+        with _connection(self.target, read_only=True) as con:
+            rows = con.execute(
+                "select person_pseudonym, field, source, key_version, nonce "
+                "from identity_fields "
+                "where person_pseudonym in (select unnest(cast(? as varchar[]))) "
+                "and field in (select unnest(cast(? as varchar[]))) "
+                "order by person_pseudonym, field, source",
+                [list(pseudonyms), list(fields)]).fetchall()
+        for pseudonym, field, source, version, nonce in rows:
+            digest.update(f"{pseudonym}|{field}|{source}|{version}|".encode() + bytes(nonce))
+        return digest.hexdigest()
+
+    def _held_under_current_key(self, keys: Iterable[tuple[str, str, str]]
+                                ) -> dict[tuple[str, str, str], str]:
+        """The values the vault holds for (pseudonym, field, source) `keys`, opened, where
+        they are sealed under the current key version (others are resealed anyway)."""
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        with _connection(self.target, read_only=True) as con:
+            rows = con.execute(
+                "select person_pseudonym, field, source, key_version, nonce, ciphertext "
+                "from identity_fields where key_version = ? "
+                "and person_pseudonym in (select unnest(cast(? as varchar[])))",
+                [self._current.version, sorted({p for p, _, _ in wanted})]).fetchall()
+        return {(p, f, src): self._open(p, f, src, v, n, c)
+                for p, f, src, v, n, c in rows if (p, f, src) in wanted}
 
     def fetch_all_sources(self, pseudonyms: Sequence[str]) -> list[tuple[str, str, str, str]]:
         """(pseudonym, field, source, value) of every value held for `pseudonyms`."""

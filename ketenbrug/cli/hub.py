@@ -24,7 +24,9 @@ from ketenbrug.privacy.file_modes import private_dir
 @click.option("--fresh", is_flag=True,
               help="Start this home afresh (warehouse, vault, outbox, log, keys, history "
                    "removed) when it holds another world.")
-def demo(clients: int, seed: int, fresh: bool) -> None:
+@click.option("--redeliver", is_flag=True,
+              help="Deliver every package again, also those as last delivered.")
+def demo(clients: int, seed: int, fresh: bool, redeliver: bool) -> None:
     """Generate a synthetic world, serve its source systems, run the whole hub in Dagster.
 
     One world per home: a home that holds another world (seed or size) is refused unless
@@ -34,14 +36,15 @@ def demo(clients: int, seed: int, fresh: bool) -> None:
     private_dir(settings.home)  # warehouse, vault, keys, log and outbox live in it
     try:
         with run_lock.hold(settings.home) as holder:
-            _demo(settings, clients, seed, fresh, holder)
+            _demo(settings, clients, seed, fresh, holder, redeliver)
     except run_lock.HubBusy as busy:
         click.echo(f"{busy}; this run is not started (wait for it, or see `ketenbrug status`)",
                    err=True)
         sys.exit(3)
 
 
-def _demo(settings: Settings, clients: int, seed: int, fresh: bool, holder: dict) -> None:
+def _demo(settings: Settings, clients: int, seed: int, fresh: bool, holder: dict,
+          redeliver: bool) -> None:
     from ketenbrug.cli.run import prepare_environment, run_hub_job
     from ketenbrug.simulators import WorldServer, generate_world
 
@@ -63,7 +66,7 @@ def _demo(settings: Settings, clients: int, seed: int, fresh: bool, holder: dict
         prepare_environment(settings, server.base_urls, server.credentials,
                             as_of_date=world.today.isoformat())
         record_world(settings, clients, seed, world.today)
-        outcome = run_hub_job(holder)
+        outcome = run_hub_job(holder, redeliver=redeliver)
     report_outcome(settings, outcome, started)
 
 
@@ -73,6 +76,10 @@ def report_outcome(settings: Settings, outcome, started: float) -> None:
                f"in {time.perf_counter() - started:.1f} s")
     _print_status(settings)
     _print_outputs(settings)
+    for asset, (delivered, unchanged) in sorted(outcome.deliveries.items()):
+        # An unchanged recipient got nothing new: not sealed, sent or logged again.
+        click.echo(f"{asset}: {delivered} delivered, {unchanged} unchanged "
+                   "(as last delivered; `--redeliver` sends them again)")
     if not outcome.success:
         click.echo(f"failed steps: {', '.join(outcome.failed_steps)}", err=True)
         sys.exit(1)

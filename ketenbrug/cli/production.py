@@ -25,7 +25,9 @@ CODE_LOCATION = "ketenbrug.pipelines.definitions"
 
 
 @click.command()
-def run() -> None:
+@click.option("--redeliver", is_flag=True,
+              help="Deliver every package again, also those as last delivered.")
+def run(redeliver: bool) -> None:
     """Run the hub job once against the configured source systems.
 
     Exit 0: success; 1: a step or check failed; 3: another run holds the hub.
@@ -42,7 +44,7 @@ def run() -> None:
             settings = prepare_environment(settings)
             click.echo(f"profile {settings.profile} ({settings.executor} executor): "
                        f"warehouse {settings.warehouse}")
-            outcome = run_hub_job(holder)
+            outcome = run_hub_job(holder, redeliver=redeliver)
     except run_lock.HubBusy as busy:
         click.echo(f"{busy}; this run is not started (wait for it, or see `ketenbrug status`)",
                    err=True)

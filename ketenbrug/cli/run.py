@@ -6,7 +6,7 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ketenbrug import run_lock
@@ -21,6 +21,8 @@ class RunOutcome:
     success: bool
     failed_steps: list[str]
     failed_checks: list[str]
+    # per delivery asset: (delivered, unchanged) recipients, where it ran
+    deliveries: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def prepare_environment(settings: Settings, base_urls: Mapping[str, str] | None = None,
@@ -42,20 +44,23 @@ def prepare_environment(settings: Settings, base_urls: Mapping[str, str] | None 
     return settings
 
 
-def run_hub_job(holder: dict | None = None) -> RunOutcome:
+def run_hub_job(holder: dict | None = None, *, redeliver: bool = False) -> RunOutcome:
     """Execute the `hub` job on the instance under DAGSTER_HOME; the run is kept in its history.
 
     The caller holds the hub's run lock (`holder`, its record, gets the run id). Runs an
-    earlier process left unfinished (killed) are marked failed first.
+    earlier process left unfinished (killed) are marked failed first. `redeliver`: every
+    package is delivered again, also where it is as last delivered.
     """
     from dagster import DagsterInstance, execute_job, reconstructable
 
+    from ketenbrug.pipelines.assets.delivery_config import redeliver_run_config
     from ketenbrug.pipelines.definitions import build_definitions, hub_job
 
     settings = Settings.load()
     run_id = str(uuid.uuid4())
     # The full event stream is in the instance (and the UI); the terminal gets warnings.
-    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                                  **(redeliver_run_config() if redeliver else {})}
     tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
     result: Any
     with DagsterInstance.get() as instance:
@@ -76,7 +81,21 @@ def run_hub_job(holder: dict | None = None) -> RunOutcome:
                   for e in result.get_asset_check_evaluations() if not e.passed]
         _checkpoint_disclosure_log()
         return RunOutcome(run_id=result.run_id, success=result.success, failed_steps=failed,
-                          failed_checks=checks)
+                          failed_checks=checks, deliveries=_deliveries(result.all_events))
+
+
+def _deliveries(events) -> dict[str, tuple[int, int]]:
+    """(delivered, unchanged) recipients per delivery asset, from its materialization."""
+    found = {}
+    for event in events:
+        if event.is_step_materialization and event.asset_key and \
+                event.asset_key.path[0] == "delivery":
+            meta = event.step_materialization_data.materialization.metadata
+            delivered = meta.get("packages", meta.get("municipalities"))
+            unchanged = meta.get("unchanged")
+            if delivered is not None and unchanged is not None:
+                found[event.asset_key.path[-1]] = (int(delivered.value), int(unchanged.value))
+    return found
 
 
 def _checkpoint_disclosure_log() -> None:

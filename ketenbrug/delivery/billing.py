@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 from ketenbrug import warehouse as warehouse_db
 from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.databases import Target, marts_schema
+from ketenbrug.delivery.unchanged import CONTENT_STAMP, content_stamp, last_stamps
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy import Recipient, append_entry, read_log
 from ketenbrug.privacy.csv_safe import to_csv
@@ -83,11 +85,17 @@ def _read_lines(warehouse: Target) -> tuple[list[dict], dict[str, str | None]]:
         return lines, warehouse_db.published_as_of(con)
 
 
-def deliver_billing_statements(*, warehouse: Target, outbox: Path, disclosure_log: LogLocation,
-                               as_of: str, run_id: str) -> dict[str, dict]:
-    """Write every municipality's statements and manifest under `outbox`, log each delivery.
+@dataclass(frozen=True)
+class BillingDelivery:
+    delivered: dict[str, dict]  # CBS code -> statements, agreement ids, amount in cents
+    unchanged: list[str]  # CBS codes whose statements are as last delivered
 
-    Returns, per CBS code, the number of statements, the agreements and the amount in cents.
+
+def deliver_billing_statements(*, warehouse: Target, outbox: Path, disclosure_log: LogLocation,
+                               as_of: str, run_id: str, redeliver: bool = False
+                               ) -> BillingDelivery:
+    """Write every municipality's statements and manifest under `outbox`, log each delivery,
+    where they differ from those last delivered to it (all: `redeliver`).
     """
     purpose = load_purposes()[PURPOSE]
     by_municipality: dict[str, dict[str, list[dict]]] = {}
@@ -95,9 +103,16 @@ def deliver_billing_statements(*, warehouse: Target, outbox: Path, disclosure_lo
     for line in lines:
         month = line["billing_month_date"].strftime("%Y-%m")
         by_municipality.setdefault(line["municipality_code"], {}).setdefault(month, []).append(line)
-    recover_billing(outbox, disclosure_log)
-    delivered = {}
+    logged = read_log(disclosure_log)
+    recover_billing(outbox, logged)
+    last = {} if redeliver else last_stamps(logged, PURPOSE)
+    delivered, unchanged = {}, []
     for code, months in sorted(by_municipality.items()):
+        # The statements hold no personal data: their own lines are the content.
+        stamp = content_stamp(STATEMENT_COLUMNS, sorted(months.items()))
+        if last.get(str(Recipient("municipality", code))) == stamp:
+            unchanged.append(code)
+            continue
         # Written whole beside the delivered folder, logged, then swapped in: a recipient
         # sees the old statements or the new ones, never a mix, and only logged ones.
         folder = outbox / code / STAGED
@@ -134,12 +149,13 @@ def deliver_billing_statements(*, warehouse: Target, outbox: Path, disclosure_lo
             "source_datasets": list(SOURCE_DATASETS), "run_id": run_id,
             "files": [f["file"] for f in files], "agreement_ids": agreements,
             "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+            CONTENT_STAMP: stamp,
         })
         failpoint("billing:logged")
         _swap_in(folder)
         delivered[code] = {"statements": len(months), "agreement_ids": agreements,
                            "amount_cents": amount_cents}
-    return delivered
+    return BillingDelivery(delivered, unchanged)
 
 
 STAGED = "billing.partial"
@@ -147,13 +163,14 @@ _DELIVERED = "billing"
 _REPLACED = "billing.old"
 
 
-def recover_billing(outbox: Path, disclosure_log: LogLocation) -> tuple[int, int]:
+def recover_billing(outbox: Path, entries: list[dict]) -> tuple[int, int]:
     """Finish or undo billing deliveries a killed run left half-done: (completed, discarded).
 
-    A staged folder whose manifest the log records as delivered is swapped in; one it does
-    not record was never delivered and is removed. A swap cut short is finished.
+    A staged folder whose manifest the log's `entries` record as delivered is swapped in;
+    one they do not record was never delivered and is removed. A swap cut short is
+    finished.
     """
-    logged = {e["manifest_sha256"] for e in read_log(disclosure_log)
+    logged = {e["manifest_sha256"] for e in entries
               if e.get("event") == "delivery" and e.get("manifest_sha256")}
     completed = discarded = 0
     for staged in sorted(outbox.glob(f"*/{STAGED}")) if outbox.exists() else []:

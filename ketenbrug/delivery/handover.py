@@ -23,6 +23,7 @@ from ketenbrug.delivery.transport import (
     stage_in_outbox,
     to_endpoint,
 )
+from ketenbrug.delivery.unchanged import CONTENT_STAMP, content_stamp, last_stamps
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy import Recipient, append_entry, read_log, reidentify, seal_package
 from ketenbrug.privacy.disclosure_log import LogLocation, log_head
@@ -55,22 +56,28 @@ class HandoverDelivery:
     recovered: int = 0  # half-done deliveries of a killed run, completed
     discarded: int = 0  # staged packages a killed run never delivered, removed
     source_as_of: dict[str, str | None] = field(default_factory=dict)  # freshness per source
+    unchanged: list[str] = field(default_factory=list)  # CBS codes whose package is as last
 
 
 def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: KeyRing,
                               vault: IdentityVault, disclosure_log: LogLocation, outbox: Path,
-                              delivery_url: str, as_of: str, run_id: str) -> HandoverDelivery:
-    """Seal and deliver one package per municipality with people in the handover window.
+                              delivery_url: str, as_of: str, run_id: str,
+                              redeliver: bool = False) -> HandoverDelivery:
+    """Seal and deliver one package per municipality with people in the handover window,
+    where it differs from the last one delivered to that municipality (all: `redeliver`).
 
     Re-identifies through privacy.reidentify (which refuses a purpose or recipient the
     register does not allow), delivers to `outbox` or POSTs to `delivery_url`, and logs
-    each delivery. Returns what went to whom. Refuses (LinkageInconsistent) while a key
-    rotation is unfinished.
+    each delivery. An unchanged package is not re-identified, sealed or logged
+    (delivery/unchanged.py). Returns what went to whom. Refuses (LinkageInconsistent)
+    while a key rotation is unfinished.
     """
     # Re-identifying across an unfinished key rotation would match nobody, or the wrong key.
     linkage_state(vault.keys, vault.target, warehouse).require_consistent(
         "warm-handover delivery")
-    recovered = recover_outbox(outbox, delivered_packages(disclosure_log))
+    logged = read_log(disclosure_log)
+    recovered = recover_outbox(outbox, delivered_packages(logged))
+    last = {} if redeliver else last_stamps(logged, PURPOSE)
     with warehouse_db.connect(warehouse, read_only=True) as con:
         # Plain values, not a frame: a date stays a date and a missing count empty in the
         # package, on either engine.
@@ -85,11 +92,21 @@ def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: Key
         by_municipality.setdefault(row["municipality_code"], []).append(row)
     signing_key = load_or_create_signing_key(keys_dir)
     purpose = load_purposes()[PURPOSE]
-    delivered, duplicates = {}, 0
+    delivered, duplicates, unchanged = {}, 0, []
     columns = [*IDENTITY_COLUMNS, PERSON_REF, *HANDOVER_COLUMNS]
     for code, rows in sorted(by_municipality.items()):
         recipient = Recipient("municipality", code)
         persons = list(dict.fromkeys(r["person_pseudonym"] for r in rows))
+        recipient_key = load_or_create_recipient_key(keys_dir, code).public_key()
+        # What the package would hold, and where it goes, told before anyone is
+        # re-identified: a new channel has not received the last package.
+        stamp = content_stamp(
+            columns, [[r["person_pseudonym"], *(r[c] for c in HANDOVER_COLUMNS)] for r in rows],
+            keyring.version, vault.sealed_stamp(persons, IDENTITY_COLUMNS),
+            recipient_key.public_bytes_raw().hex(), delivery_url or "outbox")
+        if last.get(str(recipient)) == stamp:
+            unchanged.append(code)
+            continue
         identities = reidentify(vault, disclosure_log, purpose=PURPOSE, recipient=recipient,
                                 pseudonyms=persons, source_datasets=SOURCE_DATASETS,
                                 run_id=run_id)
@@ -105,8 +122,7 @@ def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: Key
             run_id=run_id, key_version=keyring.version,
             source_datasets=SOURCE_DATASETS, source_as_of=source_as_of,
             log_head=log_head(disclosure_log))
-        blob = seal_package(files, manifest, recipient_id=code,
-                            recipient_key=load_or_create_recipient_key(keys_dir, code).public_key(),
+        blob = seal_package(files, manifest, recipient_id=code, recipient_key=recipient_key,
                             signing_key=signing_key)
         name = f"warm_handover_{as_of}{PACKAGE_SUFFIX}"
         # Delivered and logged as one recoverable step: the package is staged, the entry
@@ -127,7 +143,7 @@ def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: Key
             "legal_basis": purpose.legal_basis, "fields": columns,
             "persons": len(records), "source_datasets": list(SOURCE_DATASETS),
             "run_id": run_id, "package": name, "channel": where.where,
-            "package_sha256": package_sha256(blob),
+            "package_sha256": package_sha256(blob), CONTENT_STAMP: stamp,
             "subject_refs": subject_refs(vault.keys, list(identities)),
         })
         if staged is not None:
@@ -135,10 +151,11 @@ def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: Key
             publish_staged(staged)
         delivered[code] = len(records)
     return HandoverDelivery(delivered, duplicates, *recovered,
-                            source_as_of={ds: source_as_of.get(ds) for ds in SOURCE_DATASETS})
+                            source_as_of={ds: source_as_of.get(ds) for ds in SOURCE_DATASETS},
+                            unchanged=unchanged)
 
 
-def delivered_packages(disclosure_log: LogLocation) -> set[tuple[str, str]]:
-    """(package path, checksum) of every outbox delivery the log records."""
-    return {(e["channel"], e["package_sha256"]) for e in read_log(disclosure_log)
+def delivered_packages(entries: list[dict]) -> set[tuple[str, str]]:
+    """(package path, checksum) of every outbox delivery among the log's `entries`."""
+    return {(e["channel"], e["package_sha256"]) for e in entries
             if e.get("event") == "delivery" and e.get("package_sha256")}

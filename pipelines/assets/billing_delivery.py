@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.delivery.billing import FUNDING_STREAM, PURPOSE, deliver_billing_statements
 from ketenbrug.pipelines.assets.dbt import dbt_vars
+from ketenbrug.pipelines.assets.delivery_config import DeliveryConfig
 from ketenbrug.pipelines.resources import HubStorage
 from ketenbrug.privacy.checkpoints import checkpoint_log
 from ketenbrug.privacy.sealing import load_or_create_signing_key
@@ -25,13 +26,14 @@ BILLING_STATEMENTS = AssetKey(["billing_statements"])
     metadata={"purpose": PURPOSE, "funding_stream": FUNDING_STREAM,
               "legal_basis": load_purposes()[PURPOSE].legal_basis},
 )
-def billing_statements_delivery(context: AssetExecutionContext,
-                                hub: HubStorage) -> MaterializeResult:
+def billing_statements_delivery(context: AssetExecutionContext, hub: HubStorage,
+                                config: DeliveryConfig) -> MaterializeResult:
     outbox = Path(hub.outbox_dir)
-    delivered = deliver_billing_statements(
+    outcome = deliver_billing_statements(
         warehouse=hub.warehouse_target(), outbox=outbox,
         disclosure_log=hub.disclosure_log_location(), as_of=dbt_vars()["as_of_date"],
-        run_id=context.run_id)
+        run_id=context.run_id, redeliver=config.redeliver)
+    delivered = outcome.delivered
     # Fix the log's head under the hub's signature: from here on, cutting it shows.
     checkpoint = checkpoint_log(hub.disclosure_log_location(),
                                 load_or_create_signing_key(Path(hub.keys_dir)))
@@ -40,6 +42,7 @@ def billing_statements_delivery(context: AssetExecutionContext,
         "agreement_ids": MetadataValue.json(sorted(
             a for d in delivered.values() for a in d["agreement_ids"])),
         "municipalities": len(delivered),
+        "unchanged": len(outcome.unchanged),  # as last delivered: not written or logged
         "statements": sum(d["statements"] for d in delivered.values()),
         "amount_cents": sum(d["amount_cents"] for d in delivered.values()),
         "outbox": str(outbox), "per_municipality": MetadataValue.json(delivered),

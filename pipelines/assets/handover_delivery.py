@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.delivery.handover import PURPOSE, deliver_handover_packages
 from ketenbrug.pipelines.assets.dbt import dbt_vars
+from ketenbrug.pipelines.assets.delivery_config import DeliveryConfig
 from ketenbrug.pipelines.resources import HubStorage
 from ketenbrug.privacy.checkpoints import checkpoint_log
 from ketenbrug.privacy.sealing import load_or_create_signing_key
@@ -23,18 +24,21 @@ WARM_HANDOVER = AssetKey(["warm_handover"])
                  "through probation; short detentions go from the prison service directly."),
     metadata={"purpose": PURPOSE, "legal_basis": load_purposes()[PURPOSE].legal_basis},
 )
-def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage) -> MaterializeResult:
+def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage,
+                           config: DeliveryConfig) -> MaterializeResult:
     outcome = deliver_handover_packages(
         warehouse=hub.warehouse_target(), keys_dir=Path(hub.keys_dir),
         keyring=hub.keyring(), vault=hub.vault(), disclosure_log=hub.disclosure_log_location(),
         outbox=Path(hub.outbox_dir), delivery_url=hub.delivery_url,
-        as_of=dbt_vars()["as_of_date"], run_id=context.run_id)
+        as_of=dbt_vars()["as_of_date"], run_id=context.run_id, redeliver=config.redeliver)
     # Fix the log's head under the hub's signature: from here on, cutting it shows.
     checkpoint = checkpoint_log(hub.disclosure_log_location(),
                                 load_or_create_signing_key(Path(hub.keys_dir)))
     delivered, duplicates = outcome.delivered, outcome.already_received
     return MaterializeResult(metadata={
         "packages": len(delivered), "persons": sum(delivered.values()),
+        # As last delivered to them: not sealed, sent or logged again.
+        "unchanged": len(outcome.unchanged),
         "channel": hub.delivery_url or hub.outbox_dir, "already_received": duplicates,
         "per_municipality": MetadataValue.json(delivered),
         "half_done_deliveries_completed": outcome.recovered,

@@ -10,14 +10,16 @@ import csv
 import hashlib
 import io
 import json
+import re
 
 import duckdb
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ketenbrug.privacy import is_valid_bsn, open_package, verify_log
+from ketenbrug.privacy import is_valid_bsn, open_package, read_log, verify_log
+from ketenbrug.privacy.checkpoints import CHECKPOINT_EVENT
 from ketenbrug.privacy.sealing import load_private_key
-from tests.e2e.conftest import CLIENTS, cli, mart_rows
+from tests.e2e.conftest import CLIENTS, SEED, cli, mart_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -113,3 +115,24 @@ def test_billing_statements_delivered_per_municipality_add_up_to_the_mart(demo_h
             data = (manifest_path.parent / entry["file"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == entry["sha256"]
     assert guard_hours == billed_hours > 0
+
+
+def test_an_unchanged_rerun_delivers_and_logs_nothing_new(demo_home, recipient_endpoint):
+    """Last in this module: it runs the demo a third time, on the second run's channel.
+    Nothing changed, so no package is sealed, sent or logged again, and the run says so;
+    the packages a municipality holds are the very same files."""
+    home, _, second = demo_home
+    log = home / "audit" / "disclosures.jsonl"
+    disclosures = [e for e in read_log(log) if e["event"] != CHECKPOINT_EVENT]
+    packages = {p: p.read_bytes() for p in (home / "outbox").glob("*/*.kbpkg")}
+    delivered = re.search(r"warm_handover_packages: (\d+) delivered", second)
+    assert delivered and int(delivered[1]) > 0  # the second run, to a new channel, delivered
+    third = cli(home, "demo", "--clients", str(CLIENTS), "--seed", str(SEED),
+                KETENBRUG_DELIVERY_URL=recipient_endpoint.url_template)
+    assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-3000:]
+    assert f"warm_handover_packages: 0 delivered, {delivered[1]} unchanged" in third.stdout
+    assert re.search(r"billing_statements_delivery: 0 delivered, [1-9]\d* unchanged",
+                     third.stdout)
+    assert [e for e in read_log(log) if e["event"] != CHECKPOINT_EVENT] == disclosures
+    assert {p: p.read_bytes() for p in (home / "outbox").glob("*/*.kbpkg")} == packages
+    assert verify_log(log) == []

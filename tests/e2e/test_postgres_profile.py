@@ -44,6 +44,8 @@ MARTS = ("client_profiles", "client_orders", "warm_handover", "volume_monitor",
 # What differs between two runs by design: when, which run, and hashes over those.
 RUN_BOUND = {"at", "seq", "hash", "prev_hash", "run_id", "generated_at", "log_head",
              "manifest_sha256", "package_sha256", "sha256", "signature",
+             # a package's content stamp covers how its vault sealed the identities
+             "content_sha256",
              "signed_in"}  # where checkpoints are kept: beside the file, or in a table
 LANDING_TIMES = {"source_as_of"}  # dataset -> when it landed: the datasets are compared
 

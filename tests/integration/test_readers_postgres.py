@@ -164,7 +164,12 @@ def test_subject_access_on_postgres_finds_what_it_finds_on_duckdb(hub, monkeypat
     held = {engine: {re.sub(rf"^({MARTS_SCHEMA}|main)\.", "marts.", table): len(rows)
                      for table, rows in report["records"].items()}
             for engine, report in reports.items()}
-    assert held["postgres"] == held["duckdb"]
+    # On PostgreSQL the staging models are tables (dbt_project.yml): they hold the
+    # person's latest records too, and the report says so; on DuckDB they are views.
+    staging = {table: rows for table, rows in held["postgres"].items()
+               if table.startswith("marts.stg_")}
+    assert staging and all(rows >= 1 for rows in staging.values())
+    assert {t: r for t, r in held["postgres"].items() if t not in staging} == held["duckdb"]
     assert found["profiles"] == reports["duckdb"]["profiles"]
     assert found["pseudonyms"] == reports["duckdb"]["pseudonyms"]
 

@@ -59,3 +59,19 @@ def test_a_pseudonym_from_before_a_rotation_is_refused_not_silently_missed(store
         reidentify(stored, tmp_path / "log.jsonl", purpose="warm_handover",
                    recipient=Recipient("municipality", "GM0363"), pseudonyms=[stale],
                    source_datasets=[])
+
+
+def test_an_unchanged_identity_stays_sealed_as_it_was_and_a_changed_one_is_resealed(vault):
+    """A source re-sending a record changes nothing in the vault (its stamp stays), so a
+    delivery can tell an unchanged package without opening anyone's identity."""
+    fields = ["bsn", "surname"]
+    assert vault.store([IdentityRecord("p1", "dji", {"bsn": "111222333", "surname": "Jansen"}),
+                        IdentityRecord("p2", "dji", {"surname": "Visser"})]) == 3
+    stamp = vault.sealed_stamp(["p1", "p2"], fields)
+    assert vault.store([IdentityRecord("p1", "dji", {"bsn": "111222333",
+                                                     "surname": "Jansen"})]) == 0
+    assert vault.sealed_stamp(["p1", "p2"], fields) == stamp
+    assert vault.store([IdentityRecord("p1", "dji", {"surname": "Janssen"})]) == 1
+    assert vault.sealed_stamp(["p1", "p2"], fields) != stamp
+    assert vault.sealed_stamp(["p2"], fields) == vault.sealed_stamp(["p2"], fields)
+    assert vault.fetch(["p1"], ["surname"]) == {"p1": {"surname": "Janssen"}}

@@ -20,6 +20,7 @@ can neither block the run's writers nor be blocked by them.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -96,6 +97,13 @@ def exists(target: Target) -> bool:
 
 def dialect(con: Any) -> str:
     return POSTGRES if isinstance(con, PostgresConnection) else DUCKDB
+
+
+def advisory_lock_key(purpose: str, target: PostgresTarget) -> int:
+    """A 63-bit PostgreSQL advisory-lock key for `purpose` in `target`'s database (one
+    database may hold one hub)."""
+    digest = hashlib.sha256(f"ketenbrug:{purpose}:{target.dbname}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def refresh_statistics(con: Any, tables: Sequence[str]) -> None:

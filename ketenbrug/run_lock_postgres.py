@@ -17,18 +17,15 @@ PostgreSQL releases the lock when the holder's connection ends, also when it is 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ketenbrug.databases import PostgresTarget, open_postgres
+from ketenbrug.databases import PostgresTarget, advisory_lock_key, open_postgres
 from ketenbrug.run_lock import HubBusy
 
 
 def _key(target: PostgresTarget) -> int:
-    """A 63-bit advisory-lock key of this hub's warehouse (other than the log's key)."""
-    digest = hashlib.sha256(f"ketenbrug:hub-run:{target.dbname}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
+    return advisory_lock_key("hub-run", target)  # not the disclosure log's key
 
 
 @contextmanager

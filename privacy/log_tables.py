@@ -21,13 +21,12 @@ when the writer is killed.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ketenbrug.databases import PostgresTarget, open_postgres
+from ketenbrug.databases import PostgresTarget, advisory_lock_key, open_postgres
 
 SCHEMA = "audit"
 LOG_TABLE = "disclosure_log"
@@ -167,6 +166,4 @@ def _true(row: tuple | None) -> bool:
 
 
 def _lock_key(target: PostgresTarget) -> int:
-    """A 63-bit advisory-lock key of this hub's log (one database may hold one log)."""
-    digest = hashlib.sha256(f"ketenbrug:disclosure-log:{target.dbname}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
+    return advisory_lock_key("disclosure-log", target)

@@ -96,9 +96,9 @@ def _killed(tags: Mapping[str, str]) -> bool:
     if tags.get(HOST_TAG) != socket.gethostname() or not tags.get(PID_TAG, "").isdigit():
         return False
     try:
-        os.kill(int(tags[PID_TAG]), 0)
+        os.kill(int(tags[PID_TAG]), 0)  # PermissionError: alive, another user's
     except ProcessLookupError:
         return True
-    except PermissionError:  # alive, another user's
-        return False
+    except PermissionError:
+        pass
     return False

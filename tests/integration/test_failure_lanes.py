@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from dagster import DagsterInstance
 
 from ketenbrug.config import Settings, source_env
+from ketenbrug.pipelines.assets.delivery_config import redeliver_run_config
 from ketenbrug.pipelines.definitions import build_definitions
 from ketenbrug.privacy import open_package
 from ketenbrug.privacy.sealing import load_private_key
@@ -27,7 +28,7 @@ MARTS = {"client_profiles", "client_orders", "warm_handover", "volume_monitor",
          "billing_statements", "statutory_priority_guard"}
 
 
-def _run_hub(home: Path, server):
+def _run_hub(home: Path, server, run_config: dict | None = None):
     os.environ.update(Settings.for_home(home).export())
     for slug, url in server.base_urls.items():
         url_var, credential_var = source_env(slug)
@@ -37,7 +38,7 @@ def _run_hub(home: Path, server):
     # Built from the environment just set, as a deployment's code server builds them.
     hub = build_definitions(Settings.load()).resolve_job_def("hub")
     return hub.execute_in_process(
-        instance=DagsterInstance.ephemeral(), raise_on_error=False)
+        run_config=run_config, instance=DagsterInstance.ephemeral(), raise_on_error=False)
 
 
 def _materialised(result) -> set[str]:
@@ -83,8 +84,11 @@ def scenario(home_path: str) -> None:
     detention["prison_code"] = "pi nowhere"
     detention["updated_at"] = (datetime.fromisoformat(newest.replace("Z", "+00:00"))
                                + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Redelivered: the held-back correction leaves every package's content as it was, so
+    # by default nothing would be sent again and the outbox would hold only the first
+    # run's manifests, which cannot tell that DJI went stale since.
     with WorldServer(broken) as server:
-        second = _run_hub(home, server)
+        second = _run_hub(home, server, redeliver_run_config())
 
     assert second.success  # no step failed: the quarantine is the contract check's verdict
     failed = {(e.asset_key.to_user_string(), e.check_name)

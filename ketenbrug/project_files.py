@@ -6,6 +6,7 @@ checkout does; nothing walks up from a module's `__file__`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from importlib import resources
 from pathlib import Path
@@ -44,6 +45,23 @@ def dbt_run_manifest(warehouse: object, home: Path | str | None = None) -> Path:
     return ran if ran.exists() else DBT_MANIFEST
 
 
+def dbt_project_files() -> list[Path]:
+    """The dbt project's own files (models, macros, tests, seeds, its yml), sorted."""
+    return sorted(p for p in DBT_PROJECT_DIR.rglob("*")
+                  if p.suffix in {".sql", ".yml", ".yaml", ".csv"}
+                  and "target" not in p.parts and "logs" not in p.parts)
+
+
+def dbt_project_digest() -> str:
+    """A hash of the dbt project's files, names and contents: it changes with any model,
+    macro, test, seed or project var."""
+    digest = hashlib.sha256()
+    for path in dbt_project_files():
+        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def ensure_dbt_manifest() -> Path:
     """Parse the dbt project when its manifest is missing or older than any model file.
 
@@ -51,10 +69,7 @@ def ensure_dbt_manifest() -> Path:
     needs no database, so this is safe before any run. Returns the manifest's path;
     raises RuntimeError when dbt cannot parse the project.
     """
-    sources = [p for p in DBT_PROJECT_DIR.rglob("*")
-               if p.suffix in {".sql", ".yml", ".yaml", ".csv"}
-               and "target" not in p.parts and "logs" not in p.parts]
-    newest = max((p.stat().st_mtime for p in sources), default=0.0)
+    newest = max((p.stat().st_mtime for p in dbt_project_files()), default=0.0)
     if DBT_MANIFEST.exists() and DBT_MANIFEST.stat().st_mtime >= newest:
         return DBT_MANIFEST
     from dbt.cli.main import dbtRunner  # heavy import, only when a parse is due

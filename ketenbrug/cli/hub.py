@@ -26,7 +26,9 @@ from ketenbrug.privacy.file_modes import private_dir
                    "removed) when it holds another world.")
 @click.option("--redeliver", is_flag=True,
               help="Deliver every package again, also those as last delivered.")
-def demo(clients: int, seed: int, fresh: bool, redeliver: bool) -> None:
+@click.option("--rebuild", is_flag=True,
+              help="Build every dbt model again, also when its inputs are as at the last build.")
+def demo(clients: int, seed: int, fresh: bool, redeliver: bool, rebuild: bool) -> None:
     """Generate a synthetic world, serve its source systems, run the whole hub in Dagster.
 
     One world per home: a home that holds another world (seed or size) is refused unless
@@ -36,7 +38,7 @@ def demo(clients: int, seed: int, fresh: bool, redeliver: bool) -> None:
     private_dir(settings.home)  # warehouse, vault, keys, log and outbox live in it
     try:
         with run_lock.hold(settings.home) as holder:
-            _demo(settings, clients, seed, fresh, holder, redeliver)
+            _demo(settings, clients, seed, fresh, holder, redeliver, rebuild)
     except run_lock.HubBusy as busy:
         click.echo(f"{busy}; this run is not started (wait for it, or see `ketenbrug status`)",
                    err=True)
@@ -44,7 +46,7 @@ def demo(clients: int, seed: int, fresh: bool, redeliver: bool) -> None:
 
 
 def _demo(settings: Settings, clients: int, seed: int, fresh: bool, holder: dict,
-          redeliver: bool) -> None:
+          redeliver: bool, rebuild: bool) -> None:
     from ketenbrug.cli.run import prepare_environment, run_hub_job
     from ketenbrug.simulators import WorldServer, generate_world
 
@@ -66,7 +68,7 @@ def _demo(settings: Settings, clients: int, seed: int, fresh: bool, holder: dict
         prepare_environment(settings, server.base_urls, server.credentials,
                             as_of_date=world.today.isoformat())
         record_world(settings, clients, seed, world.today)
-        outcome = run_hub_job(holder, redeliver=redeliver)
+        outcome = run_hub_job(holder, redeliver=redeliver, rebuild=rebuild)
     report_outcome(settings, outcome, started)
 
 
@@ -76,6 +78,9 @@ def report_outcome(settings: Settings, outcome, started: float) -> None:
                f"in {time.perf_counter() - started:.1f} s")
     _print_status(settings)
     _print_outputs(settings)
+    if outcome.dbt_inputs_as_at:
+        click.echo(f"dbt: no model rebuilt, every input is as at the build of run "
+                   f"{outcome.dbt_inputs_as_at} (`--rebuild` builds anyway)")
     for asset, (delivered, unchanged) in sorted(outcome.deliveries.items()):
         # An unchanged recipient got nothing new: not sealed, sent or logged again.
         click.echo(f"{asset}: {delivered} delivered, {unchanged} unchanged "

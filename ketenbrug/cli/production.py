@@ -27,7 +27,9 @@ CODE_LOCATION = "ketenbrug.pipelines.definitions"
 @click.command()
 @click.option("--redeliver", is_flag=True,
               help="Deliver every package again, also those as last delivered.")
-def run(redeliver: bool) -> None:
+@click.option("--rebuild", is_flag=True,
+              help="Build every dbt model again, also when its inputs are as at the last build.")
+def run(redeliver: bool, rebuild: bool) -> None:
     """Run the hub job once against the configured source systems.
 
     Exit 0: success; 1: a step or check failed; 3: another run holds the hub.
@@ -44,7 +46,7 @@ def run(redeliver: bool) -> None:
             settings = prepare_environment(settings)
             click.echo(f"profile {settings.profile} ({settings.executor} executor): "
                        f"warehouse {settings.warehouse}")
-            outcome = run_hub_job(holder, redeliver=redeliver)
+            outcome = run_hub_job(holder, redeliver=redeliver, rebuild=rebuild)
     except run_lock.HubBusy as busy:
         click.echo(f"{busy}; this run is not started (wait for it, or see `ketenbrug status`)",
                    err=True)

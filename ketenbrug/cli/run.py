@@ -23,6 +23,8 @@ class RunOutcome:
     failed_checks: list[str]
     # per delivery asset: (delivered, unchanged) recipients, where it ran
     deliveries: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # the run whose dbt build this run's inputs equal, when dbt rebuilt nothing
+    dbt_inputs_as_at: str | None = None
 
 
 def prepare_environment(settings: Settings, base_urls: Mapping[str, str] | None = None,
@@ -44,23 +46,25 @@ def prepare_environment(settings: Settings, base_urls: Mapping[str, str] | None 
     return settings
 
 
-def run_hub_job(holder: dict | None = None, *, redeliver: bool = False) -> RunOutcome:
+def run_hub_job(holder: dict | None = None, *, redeliver: bool = False,
+                rebuild: bool = False) -> RunOutcome:
     """Execute the `hub` job on the instance under DAGSTER_HOME; the run is kept in its history.
 
     The caller holds the hub's run lock (`holder`, its record, gets the run id). Runs an
     earlier process left unfinished (killed) are marked failed first. `redeliver`: every
-    package is delivered again, also where it is as last delivered.
+    package is delivered again, also where it is as last delivered; `rebuild`: dbt builds
+    every model, also when its inputs are as at the last build.
     """
     from dagster import DagsterInstance, execute_job, reconstructable
 
-    from ketenbrug.pipelines.assets.delivery_config import redeliver_run_config
+    from ketenbrug.pipelines.assets.run_options import run_options
     from ketenbrug.pipelines.definitions import build_definitions, hub_job
 
     settings = Settings.load()
     run_id = str(uuid.uuid4())
     # The full event stream is in the instance (and the UI); the terminal gets warnings.
     run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}},
-                                  **(redeliver_run_config() if redeliver else {})}
+                                  **run_options(redeliver=redeliver, rebuild=rebuild)}
     tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
     result: Any
     with DagsterInstance.get() as instance:
@@ -81,7 +85,8 @@ def run_hub_job(holder: dict | None = None, *, redeliver: bool = False) -> RunOu
                   for e in result.get_asset_check_evaluations() if not e.passed]
         _checkpoint_disclosure_log()
         return RunOutcome(run_id=result.run_id, success=result.success, failed_steps=failed,
-                          failed_checks=checks, deliveries=_deliveries(result.all_events))
+                          failed_checks=checks, deliveries=_deliveries(result.all_events),
+                          dbt_inputs_as_at=_dbt_inputs_as_at(result.all_events))
 
 
 def _deliveries(events) -> dict[str, tuple[int, int]]:
@@ -96,6 +101,16 @@ def _deliveries(events) -> dict[str, tuple[int, int]]:
             if delivered is not None and unchanged is not None:
                 found[event.asset_key.path[-1]] = (int(delivered.value), int(unchanged.value))
     return found
+
+
+def _dbt_inputs_as_at(events) -> str | None:
+    """The run named by the dbt models' materializations when none was rebuilt."""
+    for event in events:
+        if event.is_step_materialization:
+            meta = event.step_materialization_data.materialization.metadata
+            if "inputs_as_at_run" in meta:
+                return str(meta["inputs_as_at_run"].value)
+    return None
 
 
 def _checkpoint_disclosure_log() -> None:

@@ -9,7 +9,7 @@ persons' identities, the recipient's public key and the channel it goes by). Eac
 delivery entry on the disclosure log carries its stamp, so the log is the one record of
 what a recipient has.
 
-`redeliver` (the delivery assets' run config, pipelines/assets/delivery_config.py;
+`redeliver` (the delivery assets' run config, pipelines/assets/run_options.py;
 `--redeliver` on `demo` and `run`) delivers every package again, whatever its stamp.
 """
 

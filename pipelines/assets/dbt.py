@@ -4,16 +4,26 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import date
+from graphlib import TopologicalSorter
 from typing import Any
 
-from dagster import AssetExecutionContext
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from ketenbrug.failpoints import failpoint
+from ketenbrug.pipelines.assets.run_options import DbtBuildConfig
 from ketenbrug.pipelines.dbt_profile import dbt_profile_args
 from ketenbrug.pipelines.dbt_project import KETENBRUG_DBT
 from ketenbrug.pipelines.resources import HubStorage
-from ketenbrug.project_files import ensure_dbt_manifest
+from ketenbrug.project_files import dbt_project_digest, ensure_dbt_manifest
+from ketenbrug.warehouse.builds import (
+    LastBuild,
+    forget_build,
+    inputs_fingerprint,
+    record_build,
+    unchanged_since,
+)
+from ketenbrug.warehouse.connection import connect
 
 
 class KetenbrugTranslator(DagsterDbtTranslator):
@@ -50,12 +60,50 @@ def dbt_vars(hub: HubStorage | None = None) -> dict[str, str]:
 
 @dbt_assets(manifest=ensure_dbt_manifest(), project=KETENBRUG_DBT,
             dagster_dbt_translator=KetenbrugTranslator())
-def ketenbrug_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, hub: HubStorage):
-    """Build (run + test) every selected dbt model against the hub's warehouse."""
-    target = hub.dbt_target_dir()
-    events = dbt.cli(["build", "--vars", json.dumps(dbt_vars(hub)), *dbt_profile_args(hub)],
-                     context=context, target_path=target).stream()
+def ketenbrug_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, hub: HubStorage,
+                         config: DbtBuildConfig):
+    """Build (run + test) every selected dbt model against the hub's warehouse; when every
+    model is selected and its inputs are as at the last build, build nothing
+    (ketenbrug/warehouse/builds.py)."""
+    run_vars, profile = dbt_vars(hub), dbt_profile_args(hub)
+    whole = context.selected_asset_keys == context.assets_def.keys
+    fingerprint, last = _inputs_at_start(hub, run_vars, profile, check=whole and not config.rebuild)
+    if last is not None:
+        context.log.info(f"dbt: every input is as at the build of run {last.run_id}; "
+                         "no model rebuilt (run config rebuild: true builds anyway)")
+        for key in _upstream_first(context):
+            yield MaterializeResult(asset_key=key, metadata={
+                "rebuilt": False, "inputs_as_at_run": last.run_id})
+        return
+    events = dbt.cli(["build", "--vars", json.dumps(run_vars), *profile],
+                     context=context, target_path=hub.dbt_target_dir()).stream()
     for count, event in enumerate(events, start=1):
         if count == 10:  # some models built, most not: where the crash suite kills dbt
             failpoint("dbt:build")
         yield event
+    if whole:  # dbt raised above if any model or test failed
+        with connect(hub.warehouse_target()) as con:
+            record_build(con, fingerprint, context.run_id)
+
+
+def _upstream_first(context: AssetExecutionContext) -> list[AssetKey]:
+    """The selected models and seeds, each after those it reads (as Dagster requires)."""
+    selected = context.selected_asset_keys
+    deps = context.assets_def.asset_deps
+    graph = {key: {dep for dep in deps.get(key, ()) if dep in selected} for key in selected}
+    return list(TopologicalSorter(graph).static_order())
+
+
+def _inputs_at_start(hub: HubStorage, run_vars: dict, profile: list[str], *, check: bool
+                     ) -> tuple[str, LastBuild | None]:
+    """The build's inputs fingerprint, and the last build, when `check` and it read the
+    same; otherwise the last build is forgotten, since this one changes the marts."""
+    manifest = json.loads(ensure_dbt_manifest().read_text())
+    schema = hub.dbt_schema if hub.warehouse_url else "main"
+    with connect(hub.warehouse_target()) as con:
+        fingerprint = inputs_fingerprint(con, manifest, project_digest=dbt_project_digest(),
+                                         run_vars=run_vars, profile=[*profile, schema])
+        last = unchanged_since(con, manifest, fingerprint, schema=schema) if check else None
+        if last is None:
+            forget_build(con)
+    return fingerprint, last

@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.delivery.handover import PURPOSE, deliver_handover_packages
 from ketenbrug.pipelines.assets.dbt import dbt_vars
-from ketenbrug.pipelines.assets.delivery_config import DeliveryConfig
+from ketenbrug.pipelines.assets.run_options import DeliveryConfig
 from ketenbrug.pipelines.resources import HubStorage
 from ketenbrug.privacy.checkpoints import checkpoint_log
 from ketenbrug.privacy.sealing import load_or_create_signing_key

@@ -80,6 +80,8 @@ def test_killed_then_rerun_equals_a_clean_run(crash_home, reference, point, what
     rerun = demo(crash_home)
     assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
     assert "failed checks: none" in rerun.stdout
+    # A build killed half-way stands for nothing: the rerun builds, over the same inputs.
+    assert "no model rebuilt" not in rerun.stdout
     assert marts(crash_home) == marts(reference)
     _assert_books_balance(crash_home)
     _assert_every_package_delivered_once(crash_home)
@@ -90,6 +92,18 @@ def test_killed_then_rerun_equals_a_clean_run(crash_home, reference, point, what
     reference_packages = {p.relative_to(reference) for p in reference.glob("outbox/*/*.kbpkg")}
     assert {p.relative_to(crash_home) for p in crash_home.glob("outbox/*/*.kbpkg")} \
         == reference_packages
+
+
+def test_rebuild_builds_every_model_over_unchanged_inputs(crash_home, reference):
+    assert demo(crash_home).returncode == 0
+    with duckdb.connect(str(crash_home / "warehouse.duckdb")) as con:
+        con.execute("delete from main.warm_handover")  # what only a build puts back
+    skipped = demo(crash_home)
+    assert skipped.returncode == 0 and "no model rebuilt" in skipped.stdout
+    rebuilt = demo(crash_home, None, "--rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stdout[-2000:] + rebuilt.stderr[-2000:]
+    assert "no model rebuilt" not in rebuilt.stdout and "failed checks: none" in rebuilt.stdout
+    assert marts(crash_home) == marts(reference)
 
 
 def _persons_in_vault(home: Path) -> int:

@@ -39,6 +39,13 @@ def test_running_the_demo_twice_gives_the_same_marts(demo_home):
     assert mart_rows(first) == mart_rows(second)
 
 
+def test_a_rerun_over_unchanged_sources_rebuilds_no_model(demo_home):
+    _, first, second = demo_home
+    assert "no model rebuilt" not in first
+    (built_by,) = re.findall(r"^dagster run (\S+): success", first, re.M)
+    assert f"dbt: no model rebuilt, every input is as at the build of run {built_by}" in second
+
+
 def test_every_handover_row_is_in_the_package_of_its_own_municipality(demo_home, world):
     home, _, _ = demo_home
     hub_key = Ed25519PublicKey.from_public_bytes((home / "keys" / "hub-signing.pub").read_bytes())

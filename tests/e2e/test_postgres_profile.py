@@ -210,3 +210,5 @@ def test_officers_and_auditors_read_while_a_run_writes(both_runs):
     finally:
         out, _ = rerun.communicate(timeout=900)
     assert rerun.returncode == 0, out[-3000:]
+    # Nothing changed at the sources: on PostgreSQL too, dbt rebuilds no model.
+    assert "dbt: no model rebuilt" in out, out[-3000:]

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from dagster import DagsterInstance
 
 from ketenbrug.config import Settings, source_env
-from ketenbrug.pipelines.assets.delivery_config import redeliver_run_config
+from ketenbrug.pipelines.assets.run_options import run_options
 from ketenbrug.pipelines.definitions import build_definitions
 from ketenbrug.privacy import open_package
 from ketenbrug.privacy.sealing import load_private_key
@@ -88,7 +88,7 @@ def scenario(home_path: str) -> None:
     # by default nothing would be sent again and the outbox would hold only the first
     # run's manifests, which cannot tell that DJI went stale since.
     with WorldServer(broken) as server:
-        second = _run_hub(home, server, redeliver_run_config())
+        second = _run_hub(home, server, run_options(redeliver=True))
 
     assert second.success  # no step failed: the quarantine is the contract check's verdict
     failed = {(e.asset_key.to_user_string(), e.check_name)

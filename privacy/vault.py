@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -209,18 +209,33 @@ class IdentityVault:
         resealed under another key, and only then: a delivery compares it to decide
         whether a recipient's package would differ, without re-identifying anyone.
         """
-        digest = hashlib.sha256()
+        return self.sealed_stamps({"": pseudonyms}, fields)[""]
+
+    def sealed_stamps(self, groups: Mapping[str, Sequence[str]], fields: Sequence[str]
+                      ) -> dict[str, str]:
+        """`sealed_stamp` of each group's pseudonyms (per recipient, say), in one read of
+        the vault rather than one per group."""
+        wanted = sorted({p for pseudonyms in groups.values() for p in pseudonyms})
+        sealed: dict[str, list[bytes]] = {}
         with _connection(self.target, read_only=True) as con:
             rows = con.execute(
                 "select person_pseudonym, field, source, key_version, nonce "
                 "from identity_fields "
                 "where person_pseudonym in (select unnest(cast(? as varchar[]))) "
-                "and field in (select unnest(cast(? as varchar[]))) "
-                "order by person_pseudonym, field, source",
-                [list(pseudonyms), list(fields)]).fetchall()
-        for pseudonym, field, source, version, nonce in rows:
-            digest.update(f"{pseudonym}|{field}|{source}|{version}|".encode() + bytes(nonce))
-        return digest.hexdigest()
+                "and field in (select unnest(cast(? as varchar[])))",
+                [wanted, list(fields)]).fetchall()
+        # Ordered here, not by the engine: a collation must not change a stamp.
+        for pseudonym, field, source, version, nonce in sorted(rows, key=lambda r: r[:3]):
+            sealed.setdefault(pseudonym, []).append(
+                f"{pseudonym}|{field}|{source}|{version}|".encode() + bytes(nonce))
+        stamps = {}
+        for group, pseudonyms in groups.items():
+            digest = hashlib.sha256()
+            for pseudonym in sorted(set(pseudonyms)):
+                for part in sealed.get(pseudonym, ()):
+                    digest.update(part)
+            stamps[group] = digest.hexdigest()
+        return stamps
 
     def _held_under_current_key(self, keys: Iterable[tuple[str, str, str]]
                                 ) -> dict[tuple[str, str, str], str]:

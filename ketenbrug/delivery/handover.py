@@ -94,15 +94,18 @@ def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: Key
     purpose = load_purposes()[PURPOSE]
     delivered, duplicates, unchanged = {}, 0, []
     columns = [*IDENTITY_COLUMNS, PERSON_REF, *HANDOVER_COLUMNS]
+    persons_of = {code: list(dict.fromkeys(r["person_pseudonym"] for r in rows))
+                  for code, rows in by_municipality.items()}
+    sealed = vault.sealed_stamps(persons_of, IDENTITY_COLUMNS)
     for code, rows in sorted(by_municipality.items()):
         recipient = Recipient("municipality", code)
-        persons = list(dict.fromkeys(r["person_pseudonym"] for r in rows))
+        persons = persons_of[code]
         recipient_key = load_or_create_recipient_key(keys_dir, code).public_key()
         # What the package would hold, and where it goes, told before anyone is
         # re-identified: a new channel has not received the last package.
         stamp = content_stamp(
             columns, [[r["person_pseudonym"], *(r[c] for c in HANDOVER_COLUMNS)] for r in rows],
-            keyring.version, vault.sealed_stamp(persons, IDENTITY_COLUMNS),
+            keyring.version, sealed[code],
             recipient_key.public_bytes_raw().hex(), delivery_url or "outbox")
         if last.get(str(recipient)) == stamp:
             unchanged.append(code)

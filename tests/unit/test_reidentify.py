@@ -75,3 +75,8 @@ def test_an_unchanged_identity_stays_sealed_as_it_was_and_a_changed_one_is_resea
     assert vault.sealed_stamp(["p1", "p2"], fields) != stamp
     assert vault.sealed_stamp(["p2"], fields) == vault.sealed_stamp(["p2"], fields)
     assert vault.fetch(["p1"], ["surname"]) == {"p1": {"surname": "Janssen"}}
+    # Per recipient in one read: each group's stamp is the stamp of its persons alone.
+    assert vault.sealed_stamps({"GM1": ["p2", "p1"], "GM2": ["p2"], "GM3": []}, fields) == {
+        "GM1": vault.sealed_stamp(["p1", "p2"], fields),
+        "GM2": vault.sealed_stamp(["p2"], fields), "GM3": vault.sealed_stamp([], fields)}
+    assert len(set(vault.sealed_stamps({"a": ["p1"], "b": ["p2"]}, fields).values())) == 2

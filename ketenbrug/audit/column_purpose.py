@@ -48,6 +48,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.lineage import lineage
 
+from ketenbrug.audit.trace_cache import TraceCache
 from ketenbrug.connectors.manifest import all_datasets
 from ketenbrug.contracts.odcs import load_contract
 from ketenbrug.contracts.registers import load_lineages, load_purposes
@@ -208,10 +209,12 @@ def _trace_sql(code: str, schema_json: str, dialect: str) -> tuple[dict[str, fro
     return traced, tuple(loose)
 
 
-def trace_models(manifest: Mapping[str, Any]) -> tuple[dict[str, dict[str, frozenset[Ref]]],
-                                                        list[str]]:
+def trace_models(manifest: Mapping[str, Any], cache: Path | None = None
+                 ) -> tuple[dict[str, dict[str, frozenset[Ref]]], list[str]]:
     """Return model unique_id -> output column -> the (node, column) references it derives
-    from, and a line for each model or column that could not be traced."""
+    from, and a line for each model or column that could not be traced. `cache`: a file
+    that keeps the traces between runs (audit/trace_cache.py)."""
+    traces = TraceCache(cache, _trace_sql) if cache else None
     nodes = {**manifest["nodes"], **manifest["sources"]}
     by_relation = {_relation(n): uid for uid, n in nodes.items()
                    if n["resource_type"] in ("model", "seed", "source")}
@@ -247,7 +250,8 @@ def trace_models(manifest: Mapping[str, Any]) -> tuple[dict[str, dict[str, froze
             problems.append(f"{node['name']}: no compiled SQL (run dbt compile or build)")
             return
         try:
-            found, loose = _trace_sql(code, json.dumps(schema, sort_keys=True), dialect)
+            found, loose = (traces.trace if traces else _trace_sql)(
+                code, json.dumps(schema, sort_keys=True), dialect)
         except Exception as error:  # sqlglot raises several kinds; each is a finding
             problems.append(f"{node['name']}: sqlglot could not trace it: {error}")
             return
@@ -268,6 +272,8 @@ def trace_models(manifest: Mapping[str, Any]) -> tuple[dict[str, dict[str, froze
     for uid, node in manifest["nodes"].items():
         if node["resource_type"] == "model" and uid not in traced:
             trace(uid)
+    if traces:
+        traces.save()
     return traced, problems
 
 
@@ -333,17 +339,20 @@ def permitted_purposes(source_field: SourceField, resource_type: str) -> frozens
     return columns.get(source_field.column, frozenset())
 
 
-def check_purpose_lineage(manifest: Mapping[str, Any]) -> ColumnPurposeReport:
+def check_purpose_lineage(manifest: Mapping[str, Any], *, traces: Path | None = None
+                          ) -> ColumnPurposeReport:
     """Return every mart column's source fields, each field whose purposes do not include
     the column's `meta.purpose`, and each column classified below a special category it
     derives from.
 
     Refuses nothing: a column without a purpose, an unregistered purpose, a field without
     a policy and anything untraceable are in `unresolved`, for the caller to fail on.
+    `traces`: a file keeping sqlglot's traces between runs (only the tracing is kept; the
+    policies are applied afresh every time).
     """
     nodes = {**manifest["nodes"], **manifest["sources"]}
     kinds = {_field_relation(n): n["resource_type"] for n in nodes.values()}
-    traced, problems = trace_models(manifest)
+    traced, problems = trace_models(manifest, traces)
     marts = [(uid, n) for uid, n in manifest["nodes"].items()
              if n["resource_type"] == "model" and n["fqn"][1:2] == [MART_FOLDER]]
     report = ColumnPurposeReport(unresolved=problems,

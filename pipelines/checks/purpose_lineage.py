@@ -24,6 +24,7 @@ from ketenbrug.pipelines.resources import HubStorage
 from ketenbrug.project_files import ensure_dbt_manifest
 
 CHECK_NAME = "purpose_lineage"
+TRACES_FILE = "purpose_lineage_traces.json"  # sqlglot's traces, kept between runs
 
 
 def mart_names(manifest_path: Path) -> list[str]:
@@ -80,7 +81,7 @@ def purpose_lineage(context: AssetCheckExecutionContext, hub: HubStorage, dbt: D
     """Trace the marts of this run's dbt build to their source fields and fail each mart
     with a column whose source field's purposes do not include the column's purpose."""
     compiled, manifest = _compiled_manifest(hub, dbt)
-    report = check_purpose_lineage(compiled)
+    report = check_purpose_lineage(compiled, traces=hub.dbt_target_dir() / TRACES_FILE)
     for problem in report.problems():
         context.log.error(problem)
     for check_key in context.selected_asset_check_keys:

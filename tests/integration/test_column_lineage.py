@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ketenbrug.audit.column_purpose import SourceField, check_purpose_lineage
+from ketenbrug.audit.trace_cache import TraceCache
 from ketenbrug.project_files import DBT_PROJECT_DIR as DBT_DIR
 from ketenbrug.project_files import REFERENCE_DIR
 
@@ -223,3 +224,39 @@ def test_what_cannot_be_traced_fails_instead_of_passing(code, expected):
     report = check_purpose_lineage(_manifest(code, "source.k.landing.t"))
     assert not report.ok
     assert any(expected in line for line in report.problems("m")), report.problems()
+
+
+def test_traces_kept_between_runs_judge_as_fresh_ones_and_a_changed_model_is_traced_anew(
+        real_manifest, real_report, offending_manifest, offending_report, tmp_path):
+    traces = tmp_path / "target" / "traces.json"
+    assert check_purpose_lineage(real_manifest, traces=traces) == real_report
+    assert check_purpose_lineage(real_manifest, traces=traces) == real_report  # from the file
+    # The offending project's changed models are traced afresh: the guard still fails them.
+    from_file = check_purpose_lineage(offending_manifest, traces=traces)
+    assert from_file == offending_report and not from_file.ok
+
+
+def test_a_trace_is_kept_for_its_own_sql_only_and_a_damaged_file_is_traced_anew(tmp_path):
+    calls = []
+
+    def tracer(code: str, schema_json: str, dialect: str):
+        calls.append(code)
+        return {"id": frozenset({("db", "landing", "t", code)})}, ()
+
+    path = tmp_path / "traces.json"
+    first = TraceCache(path, tracer)
+    assert first.trace("a", "{}", "duckdb") == ({"id": frozenset({("db", "landing", "t", "a")})},
+                                                ())
+    first.save()
+    again = TraceCache(path, tracer)
+    assert again.trace("a", "{}", "duckdb") == first.trace("a", "{}", "duckdb")
+    assert calls == ["a"] and again.hits == 1 and first.hits == 1
+    again.trace("a", '{"db": {}}', "duckdb")  # another schema seen: another trace
+    again.trace("a", "{}", "postgres")
+    assert calls == ["a", "a", "a"]
+    again.save()
+    assert len(json.loads(path.read_text())) == 3
+
+    path.write_text('{"truncated')
+    TraceCache(path, tracer).trace("a", "{}", "duckdb")
+    assert len(calls) == 4

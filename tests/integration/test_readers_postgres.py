@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -209,6 +210,53 @@ def test_handover_packages_from_postgres_hold_what_duckdb_delivers(hub, tmp_path
     header, first = csv["postgres"].decode("utf-8").splitlines()[:2]
     assert header.startswith("bsn,given_name,surname,birth_date,person_ref,handover_id")
     assert not first.startswith(",")  # identities came out of the vault
+
+
+def test_a_changed_identity_redelivers_only_its_municipalitys_package(hub, tmp_path,
+                                                                      monkeypatch):
+    """Deliveries only when something changed, on both engines: a second delivery of the
+    same marts seals nothing; after one person's surname changes in the vault, exactly the
+    package of that person's municipality is delivered again, holding the new name."""
+    from ketenbrug.delivery.handover import deliver_handover_packages
+    from ketenbrug.privacy import IdentityRecord
+    from ketenbrug.privacy.sealing import load_or_create_recipient_key
+
+    monkeypatch.setenv("KETENBRUG_PG_SCHEMA", MARTS_SCHEMA)
+    keys = KeyStore(hub.keys_dir)
+    vault_file = tmp_path / "vault.duckdb"  # a copy: the module's vault stays as landed
+    shutil.copy2(hub.vault, vault_file)
+    vault = IdentityVault(vault_file, keys)
+    targets = {"duckdb": hub.duck, "postgres": hub.pg}
+
+    def deliver(engine: str):
+        return deliver_handover_packages(
+            warehouse=targets[engine], keys_dir=hub.keys_dir, keyring=keys.current(),
+            vault=vault, disclosure_log=tmp_path / engine / "log.jsonl",
+            outbox=tmp_path / engine / "outbox", delivery_url="", as_of=hub.as_of,
+            run_id="run")
+
+    first = {engine: deliver(engine).delivered for engine in targets}
+    assert first["duckdb"] and first["postgres"] == first["duckdb"]
+    for engine in targets:
+        again = deliver(engine)
+        assert again.delivered == {} and sorted(again.unchanged) == sorted(first[engine])
+
+    with warehouse.connect(hub.duck, read_only=True) as con:
+        code, person = con.execute(
+            "select municipality_code, person_pseudonym from main.warm_handover "
+            "where handover_route = 'probation' order by 1, 2 limit 1").fetchone()
+    # "dji": the source re-identification prefers, so the package shows the new name
+    vault.store([IdentityRecord(person, "dji", {"surname": "Verandering"})])
+    hub_key = Ed25519PublicKey.from_public_bytes((hub.keys_dir / "hub-signing.pub").read_bytes())
+    for engine in targets:
+        changed = deliver(engine)
+        assert set(changed.delivered) == {code}, engine
+        assert sorted(changed.unchanged) == sorted(set(first[engine]) - {code})
+        (package,) = (tmp_path / engine / "outbox" / code).glob("*.kbpkg")
+        opened = open_package(package.read_bytes(), recipient_id=code,
+                              recipient_key=load_or_create_recipient_key(hub.keys_dir, code),
+                              hub_key=hub_key)
+        assert b"Verandering" in opened.files["warm_handover.csv"]
 
 
 def test_billing_statements_from_postgres_are_the_ones_from_duckdb(hub, tmp_path, monkeypatch):

@@ -9,9 +9,11 @@ than silently tightened: a widened key or warehouse may already have been read.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import stat
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 PRIVATE_FILE_MODE = 0o600
@@ -102,10 +104,33 @@ def write_private(path: Path, data: bytes) -> Path:
 
 
 def create_private(path: Path, data: bytes) -> Path:
-    """Create `path` as a new 0600 file holding `data`; refuses to overwrite (O_EXCL)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    """Create `path` as a new 0600 file holding `data`; refuses (FileExistsError) to
+    overwrite one, also one another process created a moment before.
+
+    Written whole to a private temp file and then linked into place, so a process that
+    finds `path` never reads it half-written (parallel steps create keys on a first run).
+    """
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, PRIVATE_FILE_MODE)
+        os.link(temp, path)  # atomic, and fails where `path` exists: O_EXCL for the whole file
+    finally:
+        temp.unlink(missing_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on the private file `path` (created if missing)
+    until the block ends; a process killed while holding it releases it with its file."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

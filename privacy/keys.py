@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from ketenbrug.privacy.file_modes import (
     FileModeError,
     create_private,
+    exclusive_lock,
     private_dir,
     require_private,
     write_private,
@@ -37,6 +38,7 @@ from ketenbrug.privacy.file_modes import (
 MASTER_KEY_BYTES = 32
 _MASTER_FILE = "master-v{version}.key"
 _CHECK_FILE = "master-v{version}.kcv"
+_LOCK_FILE = ".create.lock"  # held while a version is created
 _CHECK_LABEL = b"ketenbrug key check value"
 
 
@@ -98,10 +100,18 @@ class KeyStore:
         return sorted(_version_of(p) for p in self.keys_dir.glob("master-v*.key"))
 
     def init(self) -> KeyRing:
-        """Return the current key, creating version 1 when the store is empty."""
+        """Return the current key, creating version 1 when the store is empty.
+
+        A first run's parallel steps all find the store empty: one creates the key, under
+        the store's lock, and the others wait for it and load that same key.
+        """
         private_dir(self.keys_dir, tighten_existing=True)
         versions = self.versions()
-        return self.load(versions[-1]) if versions else self._create(1)
+        if versions:
+            return self.load(versions[-1])
+        with exclusive_lock(self.keys_dir / _LOCK_FILE):
+            versions = self.versions()
+            return self.load(versions[-1]) if versions else self._create(1)
 
     def current(self) -> KeyRing:
         """The newest key; refuses an empty store (run `ketenbrug keys init`)."""
@@ -138,10 +148,11 @@ class KeyStore:
 
     def rotate(self) -> KeyRing:
         """Create the next version and return it; older versions stay for reading history."""
-        versions = self.versions()
-        if not versions:
-            raise KeyMaterialError(f"no master key under {self.keys_dir} to rotate")
-        return self._create(versions[-1] + 1)
+        with exclusive_lock(self.keys_dir / _LOCK_FILE):
+            versions = self.versions()
+            if not versions:
+                raise KeyMaterialError(f"no master key under {self.keys_dir} to rotate")
+            return self._create(versions[-1] + 1)
 
     def status(self) -> list[KeyVersionInfo]:
         """Every version with its creation time (file mtime, UTC); never the key itself."""

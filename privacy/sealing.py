@@ -227,6 +227,10 @@ def _load_or_create(stem: Path, kind):
         return load_private_key(private_path, kind)
     private_dir(stem.parent, tighten_existing=True)
     key = kind.generate()
-    create_private(private_path, key.private_bytes(_RAW, _RAW_PRIV, serialization.NoEncryption()))
+    try:
+        create_private(private_path,
+                       key.private_bytes(_RAW, _RAW_PRIV, serialization.NoEncryption()))
+    except FileExistsError:  # a parallel step created it a moment ago: that one stands
+        return load_private_key(private_path, kind)
     stem.with_suffix(".pub").write_bytes(key.public_key().public_bytes(_RAW, _RAW_PUB))
     return key

@@ -38,11 +38,7 @@ HUB_JOB = define_asset_job("hub", selection="*", description="Pull, check, model
 
 def executor_for(settings: Settings) -> ExecutorDefinition:
     if settings.executor == "multiprocess":
-        # Each step forks from a server that imported this code location once, instead of
-        # a fresh interpreter importing Dagster, dbt and Great Expectations again: that
-        # start-up was most of a postgres run (70 of 109 s of an unchanged 2k rerun).
-        return multiprocess_executor.configured(
-            {"start_method": {"forkserver": {}}}, name="multiprocess")
+        return multiprocess_executor
     if settings.executor == "celery":
         from dagster_celery import celery_executor
 

@@ -88,14 +88,8 @@ def write_private(path: Path, data: bytes) -> Path:
     The temp file is created 0600 from the start, so the content is never visible to
     others, not even for an instant; a crash leaves the old file or the new one.
     """
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    temp = _private_temp(path, data)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, PRIVATE_FILE_MODE)  # O_CREAT's mode does not apply to a leftover
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
@@ -110,18 +104,28 @@ def create_private(path: Path, data: bytes) -> Path:
     Written whole to a private temp file and then linked into place, so a process that
     finds `path` never reads it half-written (parallel steps create keys on a first run).
     """
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    temp = _private_temp(path, data)
+    try:
+        os.link(temp, path)  # atomic, and fails where `path` exists: O_EXCL for the whole file
+    finally:
+        temp.unlink(missing_ok=True)
+    return path
+
+
+def _private_temp(path: Path, data: bytes) -> Path:
+    """`data` written and fsynced to a 0600 temp file beside `path`, this thread's own."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, PRIVATE_FILE_MODE)
-        os.link(temp, path)  # atomic, and fails where `path` exists: O_EXCL for the whole file
-    finally:
+        os.chmod(temp, PRIVATE_FILE_MODE)  # O_CREAT's mode does not apply to a leftover
+    except BaseException:
         temp.unlink(missing_ok=True)
-    return path
+        raise
+    return temp
 
 
 @contextlib.contextmanager

@@ -4,8 +4,9 @@
   several sources in parallel (a tag limit per unique value), and the ingest jobs carry
   that tag.
 - Celery on the local RabbitMQ: a job on the executor `executor_for` builds for
-  `KETENBRUG_EXECUTOR=celery` runs its steps on a real `dagster-celery` worker. Without a
-  reachable broker the test is skipped with the reason, except under CI=true.
+  `KETENBRUG_EXECUTOR=celery` runs its steps on a real `dagster-celery` worker, both on the
+  production instance's PostgreSQL storage. Without a reachable broker or server the test
+  is skipped with the reason, except under CI=true.
 """
 
 from __future__ import annotations
@@ -62,12 +63,15 @@ def _broker_or_skip() -> None:
         pytest.skip(reason)
 
 
-def test_the_celery_executor_runs_the_steps_on_a_worker_over_rabbitmq(tmp_path):
+def test_the_celery_executor_runs_the_steps_on_a_worker_over_rabbitmq(tmp_path, pg_database):
+    """The instance the worker and this process share is the production one, on
+    PostgreSQL: Dagster's SQLite storage is not for several processes on several machines
+    (two of them creating a run's event log shard at once left it with two alembic heads)."""
     _broker_or_skip()
     assert celery_settings().executor == "celery"
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = write_instance(Settings.for_home(
+        tmp_path, profile="postgres", pg_user=pg_database.user, pg_host=pg_database.host,
+        pg_port=str(pg_database.port), dagster_pg_dbname=pg_database.dbname)).parent
     bin_dir = str(Path(sys.executable).parent)  # `dagster-celery` starts `celery` by name
     env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(ROOT),
            "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),

@@ -15,7 +15,15 @@ _ABSENT = object()
 
 
 class SourceError(Exception):
-    """A source system could not be read; names the source and the request path."""
+    """A source system could not be read; names the source and the request path.
+
+    `reason` sorts it for `ketenbrug sources check`: "unreachable" (no connection),
+    "tls" (the TLS handshake failed: certificate, CA or client certificate), "refused"
+    (the credential was not accepted), or None (the source answered, but wrongly)."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,17 @@ import contextlib
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
 from urllib3.util.retry import Retry
 
+from ketenbrug.connectors.auth import ClientTls
 from ketenbrug.connectors.body import Body, SourceError, json_type
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -58,6 +61,11 @@ class HttpSettings:
     max_retries: int = 5
     backoff_factor_s: float = 0.5
     max_pages: int = 10_000
+    # Requests per second the source allows (None: no limit); OAuth2 or other auth that
+    # replaces the static credential; mutual TLS (client certificate, CA bundle).
+    rate_limit_per_s: float | None = None
+    auth: AuthBase | None = None
+    tls: ClientTls | None = None
 
     def __repr__(self) -> str:  # the credential never reaches a log
         return f"HttpSettings(base_url={self.base_url!r})"
@@ -72,6 +80,9 @@ def build_session(settings: HttpSettings, auth_headers: dict[str, str]) -> reque
         respect_retry_after_header=True, raise_on_status=False,
     )
     session = requests.Session()
+    session.auth = settings.auth
+    if settings.tls is not None:
+        session.cert = (settings.tls.cert_file, settings.tls.key_file)
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -79,18 +90,25 @@ def build_session(settings: HttpSettings, auth_headers: dict[str, str]) -> reque
     return session
 
 
+# What a connector makes of an error answer's body (a FHIR OperationOutcome, say), for
+# the message; None when it has nothing to add. It must not quote values.
+ErrorDetail = Callable[[dict], "str | None"]
+
+
 def get_json(session: requests.Session, settings: HttpSettings, source: str,
-             url: str, params: dict | None = None) -> Body:
+             url: str, params: dict | None = None,
+             error_detail: ErrorDetail | None = None) -> Body:
     """GET `url` and return its JSON object body; raise SourceError naming source and path.
 
     Status errors are retried by the session; a 200 whose body was cut off or garbled on
     the way is asked for again with the same backoff before giving up. A body the source
-    itself got wrong (see the module docstring) fails at once.
+    itself got wrong (see the module docstring) fails at once. An error answer's JSON body
+    is described by `error_detail`, when given.
     """
     where = request_target(url, params)
     for attempt in range(settings.max_retries + 1):
         try:
-            return _get_once(session, settings, source, url, params, where)
+            return _get_once(session, settings, source, url, params, where, error_detail)
         except _Garbled:
             time.sleep(settings.backoff_factor_s * (2 ** attempt))
     raise SourceError(f"{source}: GET {where} returned a body that is not valid "
@@ -113,28 +131,88 @@ def request_target(url: str, params: dict | None = None) -> str:
     return target if len(target) <= _MAX_WHERE else target[:_MAX_WHERE] + "…"
 
 
+class Throttle:
+    """At most `per_second` requests a second from one connector (None: no limit)."""
+
+    def __init__(self, per_second: float | None) -> None:
+        self._interval = 1.0 / per_second if per_second else 0.0
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        now = time.monotonic()
+        if now < self._next:
+            time.sleep(self._next - now)
+        self._next = max(now, self._next) + self._interval
+
+
 class _Garbled(Exception):
     """The body was cut off or garbled on the way: worth asking again."""
 
 
 def _get_once(session: requests.Session, settings: HttpSettings, source: str,
-              url: str, params: dict | None, where: str) -> Body:
+              url: str, params: dict | None, where: str,
+              error_detail: ErrorDetail | None = None) -> Body:
     path = urlsplit(url).path
     try:
+        # The CA bundle goes with each request: requests lets REQUESTS_CA_BUNDLE (set on
+        # many machines) override a session's own `verify`, and would trust another CA.
+        ca_bundle = settings.tls.ca_bundle if settings.tls else None
         response = session.get(url, params=params,
-                               timeout=(settings.connect_timeout_s, settings.read_timeout_s))
+                               timeout=(settings.connect_timeout_s, settings.read_timeout_s),
+                               verify=ca_bundle or session.verify)
     except requests.exceptions.ChunkedEncodingError:
         raise _Garbled from None  # fewer bytes than announced: the connection broke
     except requests.RequestException as exc:
+        tls = isinstance(exc, requests.exceptions.SSLError)
         raise SourceError(
-            f"{source}: GET {path} failed after retries: {type(exc).__name__}") from None
+            f"{source}: GET {path} failed after retries: {type(exc).__name__}"
+            + (f" ({_tls_reason(exc)})" if tls else ""),
+            "tls" if tls else "unreachable") from None
     if response.status_code in (401, 403):
         raise SourceError(
-            f"{source}: GET {path} refused ({response.status_code}): check the credential")
+            f"{source}: GET {path} refused ({response.status_code}): check the credential"
+            + _detail(response, error_detail, source, where), "refused")
     if response.status_code >= 400:
-        raise SourceError(f"{source}: GET {path} answered {response.status_code}")
+        raise SourceError(f"{source}: GET {path} answered {response.status_code}"
+                          + _detail(response, error_detail, source, where))
     parsed = decode_json(response.content, response.headers.get("Content-Type"), source, where)
     return Body(source, where, parsed)
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """OpenSSL's reason for a failed handshake (CERTIFICATE_VERIFY_FAILED, ...): a code,
+    never a secret; found on the SSLError inside requests' and urllib3's wrappers."""
+    import ssl
+
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError) and current.reason:
+            return str(current.reason)
+        stack += [current.__cause__, current.__context__,
+                  *(a for a in current.args if isinstance(a, BaseException)),
+                  getattr(current, "reason", None) if isinstance(
+                      getattr(current, "reason", None), BaseException) else None]
+    return "handshake failed"
+
+
+def _detail(response: requests.Response, error_detail: ErrorDetail | None,
+            source: str, where: str) -> str:
+    """`: <what the connector reads in the error body>`, or nothing."""
+    if error_detail is None:
+        return ""
+    try:
+        body = decode_json(response.content, response.headers.get("Content-Type"), source, where)
+    except (SourceError, _Garbled):
+        return ""
+    detail = error_detail(body)
+    return f": {detail}" if detail else ""
 
 
 def decode_json(content: bytes, content_type: str | None, source: str, where: str) -> dict:

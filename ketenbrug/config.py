@@ -181,6 +181,10 @@ CATALOGUE: tuple[Setting, ...] = (
             "(embedded), 4 (postgres)", lambda v: _positive(v) if v else None),
     Setting("celery_broker", "pyamqp://guest@127.0.0.1:5672//",
             "executor celery: the broker (RabbitMQ)", _broker_url),
+    Setting("sources_file", "", "production: a sources.yaml naming each source's URL, "
+            "authentication (bearer, API key, OAuth2), mutual TLS, time-outs, rate limit, page "
+            "cap and schedule (connectors/sources.schema.json); empty: the URL and credential "
+            "variables below", _path),
     *_source_settings(),
 )
 BY_NAME = {s.name: s for s in CATALOGUE}
@@ -237,12 +241,28 @@ class Settings:
         return cls.load(environ, file=Path(os.devnull))
 
     def require_sources(self) -> None:
-        """Every source system's URL and credential is set; ConfigError names the missing."""
+        """Every source system is configured: in the sources file, checked whole (secrets
+        present, certificates usable), or by its URL and credential variables;
+        ConfigError names everything missing or wrong."""
+        if self.sources_file is not None:
+            from ketenbrug.connectors.source_config import SourcesError, load_sources
+
+            try:
+                load_sources(self.sources_file, required=SOURCES)
+            except SourcesError as error:
+                raise ConfigError([f"{BY_NAME['sources_file'].env}={self.sources_file}: {p}"
+                                   for p in error.problems]) from None
+            return
         missing = [BY_NAME[name].env for slug in SOURCES
                    for name in (f"{slug}_url", f"{slug}_credential") if not self.values[name]]
         if missing:
             raise ConfigError([f"{env} is not set (a source system the hub pulls from)"
                                for env in missing])
+
+    @property
+    def sources_file(self) -> Path | None:
+        value = self.values["sources_file"]
+        return None if value is None else Path(value)
 
     # -- the hub's places ---------------------------------------------------------------------
     @property
@@ -413,7 +433,9 @@ def _resolve_paths(values: dict[str, Any]) -> None:
     for setting in CATALOGUE:
         if setting.check is _path and setting.name != "home":
             text, base = values[setting.name]
-            if "{home}" in text:
+            if not text:  # an optional file, not given
+                values[setting.name] = None
+            elif "{home}" in text:
                 values[setting.name] = Path(text.replace("{home}", str(home))).resolve()
             else:
                 values[setting.name] = (base / Path(text).expanduser()).resolve()

@@ -31,7 +31,7 @@ from ketenbrug.pipelines.checks.landing_checks import LANDING_CHECKS
 from ketenbrug.pipelines.checks.lineage_separation import build_lineage_separation
 from ketenbrug.pipelines.checks.purpose_lineage import purpose_lineage
 from ketenbrug.pipelines.resources import resources_for
-from ketenbrug.pipelines.schedules import INGEST_JOBS, SCHEDULES, dji_changes
+from ketenbrug.pipelines.schedules import INGEST_JOBS, dji_changes, schedules_for
 
 HUB_JOB = define_asset_job("hub", selection="*", description="Pull, check, model and deliver.")
 
@@ -57,12 +57,20 @@ def build_definitions(settings: Settings) -> Definitions:
                 warm_handover_packages, billing_statements_delivery],
         asset_checks=[*LANDING_CHECKS, lineage_separation, purpose_lineage],
         jobs=[HUB_JOB, *INGEST_JOBS.values()],
-        schedules=SCHEDULES,
+        schedules=schedules_for(_file_schedules(settings)),
         sensors=[dji_changes],
         resources=resources_for(settings),
         executor=executor_for(settings),
     )
     return built["defs"]
+
+
+def _file_schedules(settings: Settings) -> dict[str, str]:
+    if settings.sources_file is None:
+        return {}
+    from ketenbrug.connectors.source_config import schedules
+
+    return schedules(settings.sources_file)
 
 
 def hub_job() -> JobDefinition:

@@ -124,7 +124,9 @@ class HubStorage(ConfigurableResource):
 
 
 class SourceSystem(ConfigurableResource):
-    """Base URL and credential of one source system; the credential comes from the environment."""
+    """One source system: its base URL and credential (from the environment), or, in
+    production, its entry in the sources file (`sources_file`), whose secrets are read
+    from their variables and files only when the connector is built, in the step."""
 
     slug: str
     base_url: str
@@ -132,8 +134,14 @@ class SourceSystem(ConfigurableResource):
     max_retries: int = 5
     backoff_factor_s: float = 0.5
     read_timeout_s: float = 30.0
+    sources_file: str = ""
 
     def connector(self) -> SourceConnector:
+        if self.sources_file:
+            from ketenbrug.connectors.source_config import load_sources
+
+            configured = load_sources(self.sources_file, required=(self.slug,))
+            return CONNECTORS[self.slug](configured[self.slug].settings)
         if not self.credential:
             raise ValueError(f"{self.slug}: no credential configured")
         return CONNECTORS[self.slug](HttpSettings(
@@ -163,6 +171,14 @@ def resources_for(settings: Settings) -> dict[str, Any]:
 def source_resources(settings: Settings) -> dict[str, SourceSystem]:
     """One resource per source, keyed `source_<slug>`: its URL from the settings, its
     credential from KETENBRUG_<SLUG>_CREDENTIAL."""
+    if settings.sources_file is not None:
+        from ketenbrug.connectors.source_config import base_urls
+
+        urls = base_urls(settings.sources_file)
+        return {f"source_{slug}": SourceSystem(slug=slug, base_url=urls.get(slug, ""),
+                                               credential="",
+                                               sources_file=str(settings.sources_file))
+                for slug in SOURCES}
     resources = {}
     for slug in SOURCES:
         url, credential = settings.source(slug)

@@ -46,16 +46,21 @@ def ingest_job(source: str):
 
 INGEST_JOBS = {source: ingest_job(source) for source in SOURCES}
 
-SCHEDULES = [
-    *(ScheduleDefinition(name=f"pull_{source}", job=INGEST_JOBS[source],
-                         cron_schedule=PULL_SCHEDULES[source],
-                         execution_timezone="Europe/Amsterdam",
-                         default_status=DefaultScheduleStatus.STOPPED)
-      for source in SOURCES),
-    ScheduleDefinition(name="hub_daily", job_name="hub", cron_schedule=HUB_SCHEDULE,
-                       execution_timezone="Europe/Amsterdam",
-                       default_status=DefaultScheduleStatus.STOPPED),
-]
+
+def schedules_for(pull_schedules: dict[str, str] | None = None) -> list[ScheduleDefinition]:
+    """The schedules of a deployment: a pull per source (its cron from the sources file
+    where that sets one, else PULL_SCHEDULES) and the daily hub run."""
+    crons = {**PULL_SCHEDULES, **(pull_schedules or {})}
+    return [
+        *(ScheduleDefinition(name=f"pull_{source}", job=INGEST_JOBS[source],
+                             cron_schedule=crons[source],
+                             execution_timezone="Europe/Amsterdam",
+                             default_status=DefaultScheduleStatus.STOPPED)
+          for source in SOURCES),
+        ScheduleDefinition(name="hub_daily", job_name="hub", cron_schedule=HUB_SCHEDULE,
+                           execution_timezone="Europe/Amsterdam",
+                           default_status=DefaultScheduleStatus.STOPPED),
+    ]
 
 _DETENTIONS = load_manifest("dji")["detentions"]
 

@@ -57,11 +57,11 @@ class App:
         if dataset is not None:
             fault = self.faults.take(dataset, path, _later_page(query))
         if fault is not None and fault.kind in _STATUS_FAULTS:
-            return _status_fault(fault)
+            return self._status_fault(fault)
         try:
             reply = self.route(path, query, repeat=fault is not None and fault.kind == "page_twice")
         except ApiError as exc:
-            reply = Reply(exc.status, {"error": exc.message})
+            reply = self.error_reply(exc.status, exc.message)
         if fault is not None and fault.kind in _WIRE_FAULTS:
             reply = replace(reply, fault=fault)
         return reply
@@ -75,6 +75,18 @@ class App:
         page again ahead of the requested one. Raises ApiError to refuse the request."""
         raise ApiError(404, "not found")
 
+    def error_reply(self, status: int, message: str,
+                    headers: tuple[tuple[str, str], ...] = ()) -> Reply:
+        """The answer for an error: `{"error": message}`; a standard with its own error
+        bodies (FHIR's OperationOutcome) overrides it."""
+        return Reply(status, {"error": message}, headers=headers)
+
+    def _status_fault(self, fault: Fault) -> Reply:
+        if fault.kind == "429":
+            seconds = str(int(fault.value or 0))
+            return self.error_reply(429, "too many requests", (("Retry-After", seconds),))
+        return self.error_reply(_STATUS_FAULTS[fault.kind], "service unavailable (injected)")
+
     def _refuse_credentials(self, headers: Any) -> Reply | None:
         if self.auth_scheme == "api_key":
             supplied = headers.get("X-API-Key")
@@ -85,17 +97,10 @@ class App:
             supplied = token.strip() if scheme.lower() == "bearer" else None
             challenge = (("WWW-Authenticate", 'Bearer realm="simulator"'),)
         if not supplied:
-            return Reply(401, {"error": "credentials missing"}, headers=challenge)
+            return self.error_reply(401, "credentials missing", challenge)
         if not compare_digest(supplied.encode(), self.credential.encode()):
-            return Reply(403, {"error": "credentials not accepted"})
+            return self.error_reply(403, "credentials not accepted")
         return None
-
-
-def _status_fault(fault: Fault) -> Reply:
-    if fault.kind == "429":
-        seconds = str(int(fault.value or 0))
-        return Reply(429, {"error": "too many requests"}, headers=(("Retry-After", seconds),))
-    return Reply(_STATUS_FAULTS[fault.kind], {"error": "service unavailable (injected)"})
 
 
 def _later_page(query: str) -> bool:

@@ -97,3 +97,35 @@ def new_episode(rng: random.Random, today: date, person: Record, number: int) ->
         },
         "period": {"start": clock.day(between(rng, 1, 30))},
     }
+
+
+PATIENT_NUMBER_SYSTEM = "https://ketenbrug.example/fhir/NamingSystem/patient-number"
+
+
+def patient(patient_id: str, bsn: str, person: Record | None) -> Record:
+    """Return the Patient resource a care provider keeps: the BSN and its own number, and,
+    for a person of the world, the name, birth date, address and a narrative (synthetic).
+    A BSN no person has (a tampered one) gets a Patient with identifiers only."""
+    resource: Record = {
+        "resourceType": "Patient",
+        "id": patient_id,
+        "identifier": [
+            {"use": "official", "system": BSN_SYSTEM, "value": bsn},
+            {"use": "usual", "system": PATIENT_NUMBER_SYSTEM, "value": patient_id},
+        ],
+    }
+    if person is None:
+        return resource
+    full_name = f"{person['given_name']} {person['surname']}"
+    return {
+        **resource,
+        "text": {"status": "generated",
+                 "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{full_name}, geboren '
+                        f"{person['birth_date']}</div>"},
+        "name": [{"use": "official", "text": full_name, "family": person["surname"],
+                  "given": [person["given_name"]]}],
+        "birthDate": person["birth_date"],
+        "address": [{"use": "home", "line": [f"{person['street']} {person['house_number']}"],
+                     "postalCode": person["postcode"], "city": person["city"],
+                     "country": "NL"}],
+    }

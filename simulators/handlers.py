@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlencode
 
 from ketenbrug.simulators.app import App, Reply
+from ketenbrug.simulators.care_app import CareApp
 from ketenbrug.simulators.common import ORGANISATIONS
 from ketenbrug.simulators.paging import (
     DEFAULT_PAGE_SIZE,
@@ -29,8 +29,6 @@ from ketenbrug.simulators.paging import (
 )
 from ketenbrug.simulators.population import World
 from ketenbrug.simulators.reference import municipalities
-
-FHIR_JSON = "application/fhir+json"
 
 # The timestamp field incremental filters and paging order go by.
 _UPDATED = "updated_at"
@@ -133,50 +131,6 @@ class WijkteamApp(App):
         return Reply(200, page_body(self._indexes[match[1]], params, repeat))
 
 
-class CareApp(App):
-    """Care providers, FHIR R4: /fhir/EpisodeOfCare searchset Bundles with `next` links."""
-
-    _PATH = "/fhir/EpisodeOfCare"
-    DEFAULT_COUNT = 50
-
-    def __init__(self, credential: str, data: dict[str, list[dict[str, Any]]]) -> None:
-        super().__init__(credential, data)
-        self._index = Index(data["episodes"], "id", lambda r: r["meta"]["lastUpdated"])
-
-    def dataset_of(self, path: str) -> str | None:
-        return "episodes" if path == self._PATH else None
-
-    def route(self, path: str, query: str, repeat: bool = False) -> Reply:
-        if path != self._PATH:
-            raise ApiError(404, "not found")
-        params = parse_query(query, {"_count", "_lastUpdated", "_getpagesoffset"})
-        count = int_param(params, "_count", self.DEFAULT_COUNT, 1, MAX_PAGE_SIZE)
-        offset = int_param(params, "_getpagesoffset", 0, 0)
-        last_updated = params.get("_lastUpdated")
-        since = None
-        if last_updated is not None:
-            if not last_updated.startswith("ge"):
-                raise ApiError(400, "_lastUpdated supports only the 'ge' prefix")
-            since = instant_param(last_updated[2:], "_lastUpdated")
-        page, total = self._index.page(since, *(repeated(offset, count) if repeat
-                                                 else (offset, count)))
-        url = f"{self.base_url}{self._PATH}"
-        links = [{"relation": "self", "url": f"{url}?{query}" if query else url}]
-        if offset + count < total:
-            follow: dict[str, int | str] = {"_count": count, "_getpagesoffset": offset + count}
-            if last_updated is not None:
-                follow["_lastUpdated"] = last_updated
-            links.append({"relation": "next", "url": f"{url}?{urlencode(follow)}"})
-        bundle = {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "total": total,
-            "link": links,
-            "entry": [{"fullUrl": f"{url}/{r['id']}", "resource": r} for r in page],
-        }
-        return Reply(200, bundle, content_type=FHIR_JSON)
-
-
 class MunicipalOrdersApp(App):
     """Municipal-funded agreements and the hours booked on them: /agreements, /bookings."""
 
@@ -213,6 +167,7 @@ def served_data(world: World) -> dict[str, dict[str, list[dict[str, Any]]]]:
         "probation": {"clients": world.probation_clients, "orders": world.probation_orders},
         "dji": {"detentions": world.detentions},
         "wijkteam": {"involvements": world.involvements},
-        "care": {"episodes": world.care_episodes},
+        # The persons give the care providers' Patient resources their names and addresses.
+        "care": {"episodes": world.care_episodes, "persons": world.persons},
         "municipal_orders": {"agreements": world.agreements, "bookings": world.bookings},
     }

@@ -6,6 +6,7 @@ import gc
 import json
 import secrets
 import socketserver
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ketenbrug.simulators.app import App, Reply
+from ketenbrug.simulators.care_app import CareApp, FhirStyle
 from ketenbrug.simulators.faults import FaultSpec, TransportFaults
 from ketenbrug.simulators.handlers import APPS, served_data
 from ketenbrug.simulators.population import World
@@ -107,6 +109,10 @@ class WorldServer:
     `faults` (a FaultSpec or its text, see faults.py) are injected from the start;
     `set_faults` changes them on the running server, `advance` moves the world on, and
     `fault_report` says which record keys the data faults altered, per "<slug>.<dataset>".
+    `fhir_style` says how the care system's FHIR server answers where the specification
+    leaves a choice (relative `next` links, `_include` unsupported: care_app.FhirStyle).
+    With `tls` (a server-side SSLContext) the five systems speak HTTPS only, and ask for
+    a client certificate when the context does (mutual TLS); `base_urls` are https://.
     With `admin=True` a sixth port serves the control API (admin.py) at `admin_url`,
     accepting `admin_token`.
     """
@@ -114,8 +120,11 @@ class WorldServer:
     def __init__(
         self, world: World, host: str = "127.0.0.1",
         faults: FaultSpec | str | None = None, admin: bool = False,
+        fhir_style: FhirStyle | None = None, tls: ssl.SSLContext | None = None,
     ) -> None:
         self.world = world
+        self.tls = tls
+        self.fhir_style = fhir_style or FhirStyle()
         self.host = host
         self.faults = faults if isinstance(faults, FaultSpec) else FaultSpec.parse(faults)
         self.base_urls: dict[str, str] = {}
@@ -136,7 +145,11 @@ class WorldServer:
         try:
             for slug in APPS:
                 server = _Server((self.host, 0), None)
-                self.base_urls[slug] = f"http://{self.host}:{server.server_port}"
+                scheme = "http"
+                if self.tls is not None:
+                    server.socket = self.tls.wrap_socket(server.socket, server_side=True)
+                    scheme = "https"
+                self.base_urls[slug] = f"{scheme}://{self.host}:{server.server_port}"
                 self.credentials[slug] = secrets.token_urlsafe(24)
                 self._servers[slug] = (server, threading.Thread())
             self._transport = {slug: TransportFaults(self.faults.transport(slug)) for slug in APPS}
@@ -201,6 +214,8 @@ class WorldServer:
                 app.base_url = self.base_urls[slug]
                 built = self._built[slug] = (key, app, touched)
             built[1].faults = self._transport[slug]
+            if isinstance(built[1], CareApp):
+                built[1].style = self.fhir_style
             report.update(built[2])
             self._servers[slug][0].app = built[1]
         self.fault_report = report

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from ketenbrug.connectors.base import SourceConnector
+from ketenbrug.connectors.base import Pages, SourceConnector
 from ketenbrug.connectors.manifest import DatasetManifest
 
 PAGE_SIZE = 200
@@ -13,7 +11,7 @@ PAGE_SIZE = 200
 class DjiConnector(SourceConnector):
     source = "dji"
 
-    def _pages(self, dataset: DatasetManifest, since: str | None) -> Iterator[list[dict]]:
+    def _pages(self, dataset: DatasetManifest, since: str | None) -> Pages:
         offset = 0
         while True:
             params: dict[str, int | str] = {"offset": offset, "limit": PAGE_SIZE}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from ketenbrug.connectors.base import SourceConnector, page_numbers
+from ketenbrug.connectors.base import Pages, SourceConnector, page_numbers
 from ketenbrug.connectors.manifest import DatasetManifest
 
 PAGE_SIZE = 200
@@ -13,7 +11,7 @@ PAGE_SIZE = 200
 class MunicipalOrdersConnector(SourceConnector):
     source = "municipal_orders"
 
-    def _pages(self, dataset: DatasetManifest, since: str | None) -> Iterator[list[dict]]:
+    def _pages(self, dataset: DatasetManifest, since: str | None) -> Pages:
         params: dict[str, int | str] = {"page_size": PAGE_SIZE}
         if since:
             params["updated_since"] = since

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from ketenbrug.connectors.base import SourceConnector, page_numbers
+from ketenbrug.connectors.base import Pages, SourceConnector, page_numbers
 from ketenbrug.connectors.manifest import DatasetManifest
 
 ORGANISATIONS = ("RN", "SVG", "LJR")
@@ -14,7 +12,7 @@ PAGE_SIZE = 200
 class ProbationConnector(SourceConnector):
     source = "probation"
 
-    def _pages(self, dataset: DatasetManifest, since: str | None) -> Iterator[list[dict]]:
+    def _pages(self, dataset: DatasetManifest, since: str | None) -> Pages:
         # The API can project fields: ask only for the top-level keys the manifest permits.
         wanted = ",".join(sorted({p.split(".")[0] for p in dataset.permitted_paths}))
         for org in ORGANISATIONS:

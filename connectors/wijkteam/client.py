@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-from ketenbrug.connectors.base import SourceConnector, page_numbers
+from ketenbrug.connectors.base import Pages, SourceConnector, page_numbers
 from ketenbrug.connectors.body import Body
 from ketenbrug.connectors.manifest import DatasetManifest
 
@@ -18,9 +17,9 @@ class WijkteamConnector(SourceConnector):
     source = "wijkteam"
 
     def _auth_headers(self) -> dict[str, str]:
-        return {"X-API-Key": self.settings.credential}
+        return {"X-API-Key": self.settings.credential} if self.settings.credential else {}
 
-    def _pages(self, dataset: DatasetManifest, since: str | None) -> Iterator[list[dict]]:
+    def _pages(self, dataset: DatasetManifest, since: str | None) -> Pages:
         for code in _municipality_codes(self._get("/municipalities")):
             params: dict[str, int | str] = {"page_size": PAGE_SIZE}
             if since:

@@ -22,6 +22,7 @@ from ketenbrug.cli.production import run, serve
 from ketenbrug.cli.profiles import profiles
 from ketenbrug.cli.quarantine import quarantine
 from ketenbrug.cli.retention import retention
+from ketenbrug.cli.sources import sources
 from ketenbrug.cli.world import world
 
 
@@ -61,5 +62,5 @@ def main() -> None:
 
 
 for command in (demo, run, serve, status, ui, audit, config, contracts, db, extract, keys,
-                privacy, profiles, quarantine, retention, world):
+                privacy, profiles, quarantine, retention, sources, world):
     main.add_command(command)

@@ -9,16 +9,13 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from urllib.parse import urlparse
 
-import jsonschema
 import pytest
 from click.testing import CliRunner
-from referencing import Registry, Resource
 
-from ketenbrug.audit.openlineage.facet import FACET_NAME, SCHEMA_BASE, facet_schema
+from ketenbrug.audit.openlineage.facet import FACET_NAME
 from ketenbrug.audit.provenance import MODEL_LEVEL, Output, ProvenanceReport, build_lineage
 from ketenbrug.audit.provenance_html import render_html
 from ketenbrug.cli.audit import audit
@@ -26,9 +23,9 @@ from ketenbrug.connectors.manifest import all_datasets
 from ketenbrug.contracts.odcs import load_contract
 from ketenbrug.privacy.disclosure_log import read_log
 from ketenbrug.simulators import generate_world
+from tests.openlineage_spec import problems, require_spec
 
 CLIENTS, SEED = 150, 777
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openlineage"
 _HUB_VARS = ("KETENBRUG_WAREHOUSE", "KETENBRUG_VAULT", "KETENBRUG_KEYS_DIR", "DAGSTER_HOME",
              "KETENBRUG_OUTBOX", "KETENBRUG_DISCLOSURE_LOG", "KETENBRUG_DELIVERY_URL")
 WARM_SOURCES = ("dji.detentions", "probation.clients", "probation.orders",
@@ -129,29 +126,27 @@ def _materialisations_in_instance(dagster_home: Path) -> int:
                    for run in instance.get_runs())
 
 
+def _schema_file_and_definition(url: str) -> str:
+    document, _, definition = url.partition("#")
+    return f"{document.rsplit('/', 1)[1]}#{definition}"
+
+
 def test_openlineage_events_validate_and_carry_the_purpose_facet(home):
+    require_spec()
     out = home / "reports" / "ol.jsonl"
     _audit(home, "openlineage", "--out", str(out))
     events = [json.loads(line) for line in out.read_text().splitlines()]
-    schema = json.loads((FIXTURES / "RunEvent-2-0-2.ketenbrug.schema.json").read_text())
-    registry = Registry().with_resource(SCHEMA_BASE, Resource.from_contents(facet_schema()))
-    checker = jsonschema.FormatChecker()
-    event_validator = jsonschema.Draft202012Validator(schema, format_checker=checker)
-
-    def facet_validator(kind: str) -> jsonschema.Draft202012Validator:
-        return jsonschema.Draft202012Validator(
-            {"$ref": f"{SCHEMA_BASE}#/$defs/KetenbrugPurpose{kind}Facet"},
-            registry=registry, format_checker=checker)
-
-    run_facet, dataset_facet = facet_validator("Run"), facet_validator("Dataset")
-    for event in events:
-        event_validator.validate(event)
-        # FormatChecker has no date-time or uri checker without extra packages here.
-        assert "T" in event["eventTime"] and datetime.fromisoformat(event["eventTime"]).tzinfo
-        assert urlparse(event["producer"]).scheme and urlparse(event["schemaURL"]).scheme
-        run_facet.validate(event["run"]["facets"][FACET_NAME])
-        for output in event["outputs"]:
-            dataset_facet.validate(output["facets"][FACET_NAME])
+    for event in events:  # the core schema, each standard facet's, and the hub's own
+        assert problems(event) == [], (event["job"]["name"], event["eventType"])
+        assert FACET_NAME in event["run"]["facets"]
+        assert all(FACET_NAME in output["facets"] for output in event["outputs"])
+    used = {_schema_file_and_definition(facet["_schemaURL"]) for event in events
+            for facet in [*event["run"]["facets"].values(), *event["job"]["facets"].values(),
+                          *(f for o in event["outputs"] for f in o["facets"].values())]}
+    assert {"ParentRunFacet.json#/$defs/ParentRunFacet",
+            "ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet",
+            "SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
+            "KetenbrugPurposeFacet.json#/$defs/KetenbrugPurposeRunFacet"} <= used
     completes = [e for e in events if e["eventType"] == "COMPLETE"]
     starts = {e["run"]["runId"] for e in events if e["eventType"] == "START"}
     assert len(completes) == _materialisations_in_instance(home / "dagster_home") > 0
@@ -194,14 +189,6 @@ def test_without_compiled_sql_the_report_falls_back_to_model_level():
     assert "expected_release_date" in fields and "registration_number" in fields
 
 
-def _validators():
-    schema = json.loads((FIXTURES / "RunEvent-2-0-2.ketenbrug.schema.json").read_text())
-    registry = Registry().with_resource(SCHEMA_BASE, Resource.from_contents(facet_schema()))
-    return (jsonschema.Draft202012Validator(schema),
-            jsonschema.Draft202012Validator(
-                {"$ref": f"{SCHEMA_BASE}#/$defs/KetenbrugPurposeRunFacet"}, registry=registry))
-
-
 def test_a_failed_materialisation_gives_start_and_fail_and_bad_events_are_refused():
     from openlineage.client.serde import Serde
 
@@ -217,12 +204,39 @@ def test_a_failed_materialisation_gives_start_and_fail_and_bad_events_are_refuse
     assert events[1]["run"]["facets"]["errorMessage"]["programmingLanguage"] == "python"
     assert ("ketenbrug://source/dji", "detentions") in {
         (i["namespace"], i["name"]) for i in events[0]["inputs"]}
-    event_validator, facet_validator = _validators()
-    event_validator.validate(events[1])
-    facet = events[1]["run"]["facets"][FACET_NAME]
-    assert facet["purpose"] == ["justice_profile", "steering", "warm_handover"]
-    facet_validator.validate(facet)
-    broken = json.loads(json.dumps(events[1]))
-    del broken["run"]["runId"]
-    assert not event_validator.is_valid(broken)
-    assert not facet_validator.is_valid({k: v for k, v in facet.items() if k != "legalBasis"})
+    require_spec()
+    assert [problems(e) for e in events] == [[], []]
+    assert events[1]["run"]["facets"][FACET_NAME]["purpose"] == [
+        "justice_profile", "steering", "warm_handover"]
+
+
+@pytest.mark.parametrize(("breakage", "problem"), [
+    (lambda e: e["run"].pop("runId"), "event.run: 'runId' is a required property"),
+    (lambda e: e.update(eventType="DONE"), "event.eventType: 'DONE' is not one of"),
+    (lambda e: e.update(eventTime="yesterday"),
+     "event.eventTime: 'yesterday' is not a 'date-time'"),
+    (lambda e: e["run"]["facets"]["parent"]["run"].update(runId="run 7"),
+     "run.facets.parent.run.runId: 'run 7' is not a 'uuid'"),
+    (lambda e: e["run"]["facets"]["errorMessage"].pop("message"),
+     "run.facets.errorMessage: 'message' is a required property"),
+    (lambda e: e["run"]["facets"][FACET_NAME].pop("legalBasis"),
+     f"run.facets.{FACET_NAME}: 'legalBasis' is a required property"),
+    (lambda e: e["run"]["facets"]["parent"].update(
+        _schemaURL="https://openlineage.io/spec/facets/9-9-9/ParentRunFacet.json"),
+     "run.facets.parent: _schemaURL 'https://openlineage.io/spec/facets/9-9-9/"
+     "ParentRunFacet.json' names no schema held"),
+])
+def test_an_event_the_spec_refuses_is_named_by_what_is_wrong(breakage, problem):
+    """The validation can fail, on the core schema, a standard facet and the hub's own."""
+    from openlineage.client.serde import Serde
+
+    from ketenbrug.audit.openlineage.export import Materialisation, build_events
+
+    failed = Materialisation("8d7f6c38-0c3e-4d7e-9d77-2f9b1f0f4e11", "hub",
+                             "landing/dji__detentions", "landing__dji__detentions",
+                             1_795_933_709.0, 1_795_933_712.5, failed=True)
+    event = json.loads(Serde.to_json(list(build_events(
+        [failed], {"landing/dji__detentions": ()}, {"nodes": {}}))[1]))
+    require_spec()
+    breakage(event)
+    assert any(p.startswith(problem) for p in problems(event)), problems(event)

@@ -38,8 +38,8 @@ def test_a_mis_encoded_source_fails_by_name_and_the_others_land(server, hub_stor
     (failure,) = result.get_step_failure_events()
     error = failure.event_specific_data.error
     text = error.to_string() if error else ""
-    assert re.search(r"care: GET /fhir/EpisodeOfCare\?_count=100 body is not valid UTF-8 at "
-                     r"byte \d+", text), text[-2000:]
+    assert re.search(r"care: GET /fhir/EpisodeOfCare\?_count=100&_include=EpisodeOfCare:"
+                     r"patient body is not valid UTF-8 at byte \d+", text), text[-2000:]
     assert len(served) == 1  # failed fast: the same bytes are not asked for again
     landed = {m.asset_key.to_user_string() for m in
               (e.event_specific_data.materialization

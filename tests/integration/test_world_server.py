@@ -164,10 +164,22 @@ def test_fhir_last_updated_filter_survives_paging(server, session, world):
 def test_wrong_credentials_403_and_missing_401(server, session, slug, path):
     wrong = _get(session, server, slug, path, credential="not-the-token")
     assert wrong.status_code == 403
-    assert "error" in wrong.json()
+    assert _error(slug, wrong) == "credentials not accepted"
     missing = session.get(server.base_urls[slug] + path, timeout=TIMEOUT)
     assert missing.status_code == 401
-    assert "error" in missing.json()
+    assert _error(slug, missing) == "credentials missing"
+
+
+def _error(slug, response):
+    """The error message of an answer: `error`, or for FHIR an OperationOutcome's issue."""
+    if slug != "care":
+        return response.json()["error"]
+    assert response.headers["Content-Type"] == "application/fhir+json"
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    (issue,) = outcome["issue"]
+    assert issue["severity"] == "error"
+    return issue["diagnostics"]
 
 
 def test_credentials_of_one_system_do_not_open_another(server, session):
@@ -199,7 +211,7 @@ def test_probation_fields_limits_keys(server, session):
 def test_bad_query_parameters_are_400(server, session, slug, path, params):
     response = _get(session, server, slug, path, params)
     assert response.status_code == 400
-    assert response.json()["error"]
+    assert _error(slug, response)
 
 
 @pytest.mark.parametrize(

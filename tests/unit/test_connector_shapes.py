@@ -12,6 +12,8 @@ from ketenbrug.connectors import CONNECTORS, HttpSettings, SourceError
 from tests.canned_http import install
 
 BASE = "http://127.0.0.1:9"
+SEARCHSET = {"resourceType": "Bundle", "type": "searchset"}
+FIRST_SEARCH = f"{BASE}/fhir/EpisodeOfCare?_count=100&_include=EpisodeOfCare%3Apatient"
 
 
 def _pull(slug: str, dataset: str, *bodies: dict | bytes, listing: dict | None = None,
@@ -42,11 +44,21 @@ def _pull(slug: str, dataset: str, *bodies: dict | bytes, listing: dict | None =
      "body's 'data' is an object, not a list"),
     ("municipal_orders", "bookings", {"data": [], "has_more": "false"},
      "body's 'has_more' is a string, not a boolean"),
-    ("care", "episodes", {"entry": [{"resource": {}}] * 3 + ["Jansen"]},
+    ("care", "episodes", {**SEARCHSET, "entry": [{"resource": {}}] * 3 + ["Jansen"]},
      "entry[3] is a string, not an object"),
-    ("care", "episodes", {"entry": [{"fullUrl": "x"}]}, "entry[0] has no 'resource' object"),
-    ("care", "episodes", {"entry": [], "link": [{"relation": "next", "url": 7}]},
-     "link[0] ('next') has no 'url' text"),
+    ("care", "episodes", {**SEARCHSET, "entry": [{"fullUrl": "x"}]},
+     "entry[0] has no 'resource' object"),
+    ("care", "episodes", {**SEARCHSET, "link": [{"relation": "next", "url": 7}]},
+     "the Bundle is not valid FHIR R4: link.0.url: Input should be a valid string"),
+    ("care", "episodes", {"entry": []}, "body has no FHIR 'resourceType'"),
+    ("care", "episodes", {**SEARCHSET, "type": "Jansen"}, "Bundle.type is not 'searchset'"),
+    ("care", "episodes", {**SEARCHSET, "entry": [
+        {"resource": {"resourceType": "EpisodeOfCare"}, "search": {"mode": "Jansen"}}]},
+     "entry[0].search.mode is not one of ('match', 'include', 'outcome')"),
+    ("care", "episodes", {**SEARCHSET, "entry": [
+        {"resource": {"resourceType": "Patient", "id": "Jansen Piet"},
+         "search": {"mode": "include"}}]},
+     "entry[0] is not valid FHIR R4: id: String should match pattern '^[A-Za-z0-9\\-.]+$'"),
 ])
 def test_a_wrong_shape_is_named(slug, dataset, body, message):
     with pytest.raises(SourceError) as raised:
@@ -57,17 +69,17 @@ def test_a_wrong_shape_is_named(slug, dataset, body, message):
 
 
 def test_a_next_link_to_another_host_is_refused_before_the_credential_goes_there():
-    bundle = {"entry": [], "link": [{"relation": "next", "url": "http://elsewhere.test/x"}]}
+    bundle = {**SEARCHSET, "link": [{"relation": "next", "url": "http://elsewhere.test/x"}]}
     asked: list[str] = []
-    with pytest.raises(SourceError, match=r"link\[0\] \('next'\) points outside the source$"):
+    with pytest.raises(SourceError, match=r"'next' link points outside the source$"):
         _pull("care", "episodes", bundle, asked=asked)
-    assert asked == [f"{BASE}/fhir/EpisodeOfCare?_count=100"]  # never the foreign URL
+    assert asked == [FIRST_SEARCH]  # never the foreign URL
 
 
 def test_a_next_link_on_the_source_is_followed():
-    first = {"entry": [{"resource": {"id": "e1"}}],
+    first = {**SEARCHSET, "entry": [{"resource": {"resourceType": "EpisodeOfCare", "id": "e1"}}],
              "link": [{"relation": "next", "url": f"{BASE}/fhir/EpisodeOfCare?page=2"}]}
-    last = {"entry": [{"resource": {"id": "e2"}}]}
+    last = {**SEARCHSET, "entry": [{"resource": {"resourceType": "EpisodeOfCare", "id": "e2"}}]}
     extract, adapter = _pull("care", "episodes", first, last)
     assert [a.fields["episode_id"] for a, _ in extract.records] == ["e1", "e2"]
     assert adapter.requests[-1] == f"{BASE}/fhir/EpisodeOfCare?page=2"

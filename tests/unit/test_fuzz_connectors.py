@@ -41,6 +41,18 @@ record_lists = st.lists(records | json_values, max_size=4)
 maybe = st.one_of(json_values, st.just(None))
 
 
+resource_types = st.sampled_from(["EpisodeOfCare", "Patient", "OperationOutcome"]) | maybe
+modes = st.sampled_from(["match", "include", "outcome"]) | maybe
+
+
+def _entry(resource: dict, resource_type: Any, mode: Any) -> dict:
+    """A searchset entry: the resource with its type (or a wrong one), its search mode."""
+    entry: dict[str, Any] = {"resource": {**resource, "resourceType": resource_type}}
+    if mode is not None:
+        entry["search"] = {"mode": mode}
+    return entry
+
+
 def _page(slug: str, draw: Any) -> dict:
     """A body of `slug`'s API shape, each paging key present and right, absent or wrong."""
     items = draw(record_lists)
@@ -48,8 +60,8 @@ def _page(slug: str, draw: Any) -> dict:
         body = {"items": items, "total": draw(st.integers(0, 20) | maybe),
                 "offset": draw(st.integers(0, 20) | maybe)}
     elif slug == "care":
-        body = {"resourceType": "Bundle",
-                "entry": [draw(st.one_of(st.builds(lambda r: {"resource": r}, records),
+        body = {"resourceType": "Bundle", "type": draw(st.just("searchset") | json_values),
+                "entry": [draw(st.one_of(st.builds(_entry, records, resource_types, modes),
                                          json_values)) for _ in items],
                 "link": draw(st.lists(st.fixed_dictionaries({
                     "relation": st.sampled_from(["next", "self"]) | json_values,
@@ -73,7 +85,13 @@ def bodies(draw: Any, slug: str) -> tuple[dict, dict]:
 
 
 def _served_records(body: dict) -> int:
-    for key in ("items", "data", "entry"):
+    """The records a page serves: its items, or a searchset's matching episodes."""
+    if isinstance(body.get("entry"), list):
+        return sum(1 for e in body["entry"] if isinstance(e, dict)
+                   and isinstance(e.get("resource"), dict)
+                   and e["resource"].get("resourceType") == "EpisodeOfCare"
+                   and (e.get("search") or {}).get("mode", "match") == "match")
+    for key in ("items", "data"):
         if isinstance(body.get(key), list):
             return len(body[key])
     return 0
@@ -174,12 +192,15 @@ def test_json_in_any_declared_charset_reads_back_exactly(document, charset, asci
 @settings(max_examples=150)
 @given(json_values, st.sampled_from(["value", "system"]))
 def test_care_never_passes_an_identifier_that_is_not_a_bsn(identifier, where):
-    resource = {"id": "e1", "patient": {"identifier": identifier}}
-    bundle = {"resourceType": "Bundle", "entry": [{"resource": resource}]}
+    resource = {"resourceType": "EpisodeOfCare", "id": "e1",
+                "patient": {"identifier": identifier, "display": "Jansen"}}
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": resource}]}
     extract, _ = _pull_through("care", {}, bundle)
     ((allowed, raw),) = extract.records
     kept = raw["patient"].get("identifier")
-    is_bsn = isinstance(identifier, dict) and identifier.get("system") == BSN_SYSTEM
-    assert kept == (identifier if is_bsn else None)
+    is_bsn = (isinstance(identifier, dict) and identifier.get("system") == BSN_SYSTEM
+              and isinstance(identifier.get("value"), str) and identifier["value"] != "")
+    assert kept == ({"system": BSN_SYSTEM, "value": identifier["value"]} if is_bsn else None)
+    assert "Jansen" not in json.dumps(raw)  # the display never leaves the connector
     if not is_bsn:
         assert allowed.identity.get("bsn") is None

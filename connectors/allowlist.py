@@ -6,6 +6,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ketenbrug.connectors.manifest import DatasetManifest
 
@@ -33,8 +34,7 @@ def apply_allowlist(record: dict, manifest: DatasetManifest, dropped: Counter) -
     """
     permitted = manifest.permitted_paths
     for path in _leaf_paths(record):
-        if not any(path == p or path.startswith(p + ".") or p.startswith(path + ".")
-                   for p in permitted):
+        if not _permitted(path, permitted):
             dropped[_LIST_INDEX.sub("[]", path)] += 1
     identity = {name: _as_text(_get(record, path)) for name, path in manifest.identity.items()}
     fields = {f.name: _as_text(_get(record, f.path)) for f in manifest.fields}
@@ -42,6 +42,15 @@ def apply_allowlist(record: dict, manifest: DatasetManifest, dropped: Counter) -
     # drift, which its contract turns into a quarantine instead of silently landing nulls.
     missing = tuple(f.name for f in manifest.fields if not f.optional and not _has(record, f.path))
     return Allowed(identity=identity, fields=fields, missing=missing)
+
+
+# A dataset's records repeat the same few hundred leaf paths; asking once per path and
+# dataset, not once per record, made the allowlist a third of a care pull's time.
+@lru_cache(maxsize=65_536)
+def _permitted(path: str, permitted: frozenset[str]) -> bool:
+    """`path` is a permitted path, lies inside one, or leads to one."""
+    return any(path == p or path.startswith(p + ".") or p.startswith(path + ".")
+               for p in permitted)
 
 
 def _has(record: object, path: str) -> bool:

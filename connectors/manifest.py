@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import yaml
@@ -57,7 +57,7 @@ class DatasetManifest:
         """The fields the boundary scans for identities: free text and identifiers."""
         return tuple(f for f in self.fields if f.form)
 
-    @property
+    @cached_property
     def permitted_paths(self) -> frozenset[str]:
         return frozenset([*self.identity.values(), *(f.path for f in self.fields)])
 

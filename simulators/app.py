@@ -7,6 +7,7 @@ from secrets import compare_digest
 from typing import Any
 from urllib.parse import parse_qs
 
+from ketenbrug.simulators import openapi
 from ketenbrug.simulators.faults import Fault, TransportFaults
 from ketenbrug.simulators.paging import ApiError
 
@@ -38,6 +39,9 @@ class App:
 
     # "bearer": `Authorization: Bearer <token>`; "api_key": `X-API-Key: <key>`.
     auth_scheme = "bearer"
+    # The source whose published interface (openapi/<source>.yaml) this system serves at
+    # /openapi.json without credentials, as /health; None: a standard is its contract (FHIR).
+    openapi_source: str | None = None
 
     def __init__(self, credential: str, data: dict[str, list[dict[str, Any]]]) -> None:
         self.credential = credential
@@ -49,6 +53,8 @@ class App:
         404 for unknown paths, 400 for bad parameters, or the transport fault due."""
         if path == "/health":
             return Reply(200, {"status": "ok"})
+        if path == openapi.SERVED_AT and self.openapi_source is not None:
+            return Reply(200, openapi.document(self.openapi_source))
         refused = self._refuse_credentials(headers)
         if refused is not None:
             return refused

@@ -100,7 +100,7 @@ class CareApp(App):
         if last_updated is not None:
             if not last_updated.startswith("ge"):
                 raise ApiError(400, "_lastUpdated supports only the 'ge' prefix")
-            since = instant_param(last_updated[2:], "_lastUpdated")
+            since = instant_param(last_updated[2:], "_lastUpdated", rfc_3339=False)
         include = params.get("_include")
         if include is not None and include != INCLUDE_PATIENT:
             raise ApiError(400, f"_include supports only {INCLUDE_PATIENT}")

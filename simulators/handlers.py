@@ -37,6 +37,8 @@ _UPDATED = "updated_at"
 class ProbationApp(App):
     """3RO case systems: /tenants/{org}/clients and /tenants/{org}/orders."""
 
+    openapi_source = "probation"
+
     _PATH = re.compile(r"/tenants/([^/]+)/(clients|orders)")
 
     def __init__(self, credential: str, data: dict[str, list[dict[str, Any]]]) -> None:
@@ -72,6 +74,8 @@ class ProbationApp(App):
 class DjiApp(App):
     """Prison service: /api/v1/detentions with offset/limit paging."""
 
+    openapi_source = "dji"
+
     def __init__(self, credential: str, data: dict[str, list[dict[str, Any]]]) -> None:
         super().__init__(credential, data)
         self._index = Index(data["detentions"], "registration_number", _UPDATED)
@@ -101,6 +105,7 @@ class WijkteamApp(App):
     """Neighbourhood teams: /municipalities and /municipalities/{code}/involvements."""
 
     auth_scheme = "api_key"
+    openapi_source = "wijkteam"
     _PATH = re.compile(r"/municipalities/([^/]+)/involvements")
 
     def __init__(self, credential: str, data: dict[str, list[dict[str, Any]]]) -> None:
@@ -133,6 +138,8 @@ class WijkteamApp(App):
 
 class MunicipalOrdersApp(App):
     """Municipal-funded agreements and the hours booked on them: /agreements, /bookings."""
+
+    openapi_source = "municipal_orders"
 
     def __init__(self, credential: str, data: dict[str, list[dict[str, Any]]]) -> None:
         super().__init__(credential, data)

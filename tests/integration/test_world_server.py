@@ -203,6 +203,7 @@ def test_probation_fields_limits_keys(server, session):
         ("probation", "/tenants/RN/clients", {"fields": "client_id,officer_remarks"}),
         ("probation", "/tenants/RN/clients", {"page": "0"}),
         ("probation", "/tenants/RN/orders", {"updated_since": "yesterday"}),
+        ("municipal_orders", "/bookings", {"updated_since": "2026-11-20"}),  # a date, no instant
         ("dji", "/api/v1/detentions", {"limit": "-5"}),
         ("care", "/fhir/EpisodeOfCare", {"_lastUpdated": "lt2026-11-01T00:00:00Z"}),
         ("municipal_orders", "/agreements", {"sort": "tariff"}),
@@ -237,8 +238,10 @@ def test_stop_releases_the_ports(world):
         requests.get(url, timeout=TIMEOUT)
 
 
-@pytest.mark.parametrize("same_instant", ["2026-11-20T01:00:00+01:00", "2026-11-20"])
-def test_updated_since_accepts_other_iso_forms_of_the_same_instant(server, session, same_instant):
+@pytest.mark.parametrize("same_instant", ["2026-11-20T01:00:00+01:00", "2026-11-19T23:00:00-01:00",
+                                          "2026-11-19T23:59:59.5Z"])
+def test_updated_since_accepts_other_rfc_3339_forms_of_the_same_instant(server, session,
+                                                                       same_instant):
     def total(since):
         params = {"updated_since": since}
         return _get(session, server, "municipal_orders", "/bookings", params).json()["total"]

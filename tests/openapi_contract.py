@@ -49,8 +49,8 @@ def openapi_31_errors(doc: dict[str, Any]) -> list[str]:
     validator = jsonschema.Draft202012Validator(OPENAPI_31)
     errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
               for e in validator.iter_errors(doc)]
+    meta = jsonschema.Draft202012Validator(jsonschema.Draft202012Validator.META_SCHEMA)
     for where, schema in schema_objects(doc):
-        meta = jsonschema.Draft202012Validator(jsonschema.Draft202012Validator.META_SCHEMA)
         errors += [f"{where}: {e.message}" for e in meta.iter_errors(schema)]
     return errors
 

@@ -10,6 +10,7 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -409,8 +410,6 @@ def _records(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _query(target: str) -> dict[str, list[str]]:
-    from urllib.parse import parse_qs, urlsplit
-
     return parse_qs(urlsplit(target).query)
 
 

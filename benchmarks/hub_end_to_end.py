@@ -126,9 +126,9 @@ def run_hub(env: dict[str, str], log: Path, timeout_s: float) -> dict:
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     wall = time.perf_counter() - started
     output = log.read_text()
-    run_id = re.search(r"dagster run (\S+):", output)
-    return {"wall_s": round(wall, 1), "exit": process.returncode,
-            "run_id": run_id.group(1) if run_id else None,
+    # The hub's run, and the billing run after it.
+    run_ids = re.findall(r"^(?:dagster|billing) run (\S+):", output, re.M)
+    return {"wall_s": round(wall, 1), "exit": process.returncode, "run_ids": run_ids,
             "peak_tree_mb": peak_tree_kb // 1024, "peak_process_mb": usage.ru_maxrss // 1024,
             "output_tail": "" if process.returncode == 0 else output[-2000:]}
 
@@ -175,7 +175,7 @@ def stage_of(step_key: str) -> str:
     return step_key  # anything else keeps its own name
 
 
-def stage_times(dagster_home: Path, run_id: str) -> dict:
+def stage_times(dagster_home: Path, run_ids: list[str]) -> dict:
     """Per stage: wall seconds during which any of its steps ran, and the steps' sum
     (steps run two at a time on the multiprocess executor, so the two differ). A step's
     time starts at STEP_START; before it, on the multiprocess executor, its own process
@@ -184,10 +184,11 @@ def stage_times(dagster_home: Path, run_id: str) -> dict:
     from dagster import DagsterEventType, DagsterInstance
 
     with DagsterInstance.from_config(str(dagster_home)) as instance:
-        steps = [s for s in instance.get_run_step_stats(run_id) if s.start_time and s.end_time]
-        run = instance.get_run_stats(run_id)
+        steps = [s for run_id in run_ids for s in instance.get_run_step_stats(run_id)
+                 if s.start_time and s.end_time]
+        runs = [instance.get_run_stats(run_id) for run_id in run_ids]
         launched = {r.event_log_entry.step_key: r.event_log_entry.timestamp
-                    for r in instance.get_records_for_run(
+                    for run_id in run_ids for r in instance.get_records_for_run(
                         run_id, of_type=DagsterEventType.STEP_WORKER_STARTING).records}
     spans: dict[str, list[tuple[float, float]]] = {}
     for step in steps:
@@ -198,7 +199,7 @@ def stage_times(dagster_home: Path, run_id: str) -> dict:
                      "steps_s": round(sum(end - start for start, end in found), 1)}
               for name, found in spans.items()}
     every_span = [span for found in spans.values() for span in found]
-    run_s = run.end_time - run.start_time
+    run_s = sum(run.end_time - run.start_time for run in runs)
     return {"stages": stages, "run_s": round(run_s, 1),
             "between_steps_s": round(run_s - _covered(every_span), 1)}
 
@@ -255,8 +256,8 @@ def bench(engine: str, clients: int, seed: int, today: str, timeout_s: float) ->
                 _say(f"{engine} {clients:,}: {name} run (as of {world.today})")
                 ran = run_hub(env, workdir / f"run-{RUNS.index(name)}.log", timeout_s)
                 settings = Settings.load(env)
-                if ran["run_id"]:
-                    ran.update(stage_times(settings.dagster_home, ran["run_id"]))
+                if ran["run_ids"]:
+                    ran.update(stage_times(settings.dagster_home, ran["run_ids"]))
                 after, (log, log_bytes) = ledger_totals(settings), disclosure_entries(settings)
                 new = log[entries:]
                 ran.update(

@@ -94,6 +94,12 @@ def _iso_date(value: str) -> str:
     return value
 
 
+def _year_month(value: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise ValueError("not a month (YYYY-MM)")
+    return value
+
+
 def _http_url(value: str) -> str:
     if value:
         parts = urlsplit(value)
@@ -158,6 +164,8 @@ CATALOGUE: tuple[Setting, ...] = (
     Setting("dagster_home", "{home}/dagster_home", "Dagster's instance folder", _path,
             env_name="DAGSTER_HOME"),
     Setting("as_of_date", "", "the date the hub acts as of; empty: today", _iso_date),
+    Setting("billing_first_month", "2025-01", "the first month municipalities are billed "
+            "for (YYYY-MM): the billing job's first partition", _year_month),
     Setting("delivery_url", "", "POST packages to this URL ({recipient} filled in) "
             "instead of the outbox", _delivery_template),
     Setting("pg_host", "127.0.0.1", "postgres: the server", _text),
@@ -305,6 +313,10 @@ class Settings:
     @property
     def as_of_date(self) -> str:
         return str(self.values["as_of_date"])
+
+    @property
+    def billing_first_month(self) -> str:
+        return str(self.values["billing_first_month"])
 
     @property
     def delivery_url(self) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from dagster import (
+    AssetSelection,
     Definitions,
     ExecutorDefinition,
     JobDefinition,
@@ -22,7 +23,7 @@ from dagster import (
 )
 
 from ketenbrug.config import Settings
-from ketenbrug.pipelines.assets.billing_delivery import billing_statements_delivery
+from ketenbrug.pipelines.assets.billing_delivery import BILLING_DELIVERY, build_billing_delivery
 from ketenbrug.pipelines.assets.dbt import ketenbrug_dbt_models
 from ketenbrug.pipelines.assets.handover_delivery import warm_handover_packages
 from ketenbrug.pipelines.assets.landing import LANDING_ASSETS
@@ -31,9 +32,12 @@ from ketenbrug.pipelines.checks.landing_checks import LANDING_CHECKS
 from ketenbrug.pipelines.checks.lineage_separation import build_lineage_separation
 from ketenbrug.pipelines.checks.purpose_lineage import purpose_lineage
 from ketenbrug.pipelines.resources import resources_for
-from ketenbrug.pipelines.schedules import INGEST_JOBS, dji_changes, schedules_for
+from ketenbrug.pipelines.schedules import BILLING_JOB, INGEST_JOBS, dji_changes, schedules_for
 
-HUB_JOB = define_asset_job("hub", selection="*", description="Pull, check, model and deliver.")
+# Billing is delivered per closed month (pipelines/partitions.py), in a job of its own: a
+# job's assets share one partitioning, and a month's backfill must not pull the sources.
+HUB_JOB = define_asset_job("hub", selection=AssetSelection.all() - AssetSelection.assets(
+    BILLING_DELIVERY), description="Pull, check, model and deliver the handover packages.")
 
 
 def executor_for(settings: Settings) -> ExecutorDefinition:
@@ -54,10 +58,10 @@ def build_definitions(settings: Settings) -> Definitions:
     lineage_separation = build_lineage_separation(lambda: built["defs"].resolve_asset_graph())
     built["defs"] = Definitions(
         assets=[*LANDING_ASSETS, domain_pseudonyms, ketenbrug_dbt_models,
-                warm_handover_packages, billing_statements_delivery],
+                warm_handover_packages, build_billing_delivery(settings.billing_first_month)],
         asset_checks=[*LANDING_CHECKS, lineage_separation, purpose_lineage],
-        jobs=[HUB_JOB, *INGEST_JOBS.values()],
-        schedules=schedules_for(_file_schedules(settings)),
+        jobs=[HUB_JOB, BILLING_JOB, *INGEST_JOBS.values()],
+        schedules=schedules_for(_file_schedules(settings), settings.billing_first_month),
         sensors=[dji_changes],
         resources=resources_for(settings),
         executor=executor_for(settings),
@@ -78,6 +82,11 @@ def hub_job() -> JobDefinition:
     multiprocess and Celery executors rebuild it in each step's process from the same
     settings, which `ketenbrug run` exported before starting it."""
     return build_definitions(Settings.load()).resolve_job_def("hub")
+
+
+def billing_job() -> JobDefinition:
+    """The `billing` job of this process's deployment, reconstructable like hub_job."""
+    return build_definitions(Settings.load()).resolve_job_def(BILLING_JOB.name)
 
 
 defs: Definitions = build_definitions(Settings.load())

@@ -10,16 +10,20 @@ from dagster import (
     DefaultScheduleStatus,
     RunRequest,
     ScheduleDefinition,
+    ScheduleEvaluationContext,
     SensorEvaluationContext,
     SkipReason,
     define_asset_job,
+    schedule,
     sensor,
 )
 
 from ketenbrug import databases, warehouse
 from ketenbrug.connectors import SOURCES, all_datasets, load_manifest
 from ketenbrug.connectors.dji.client import DjiConnector
+from ketenbrug.pipelines.assets.billing_delivery import BILLING_DELIVERY
 from ketenbrug.pipelines.assets.landing import landing_key
+from ketenbrug.pipelines.partitions import TIMEZONE, billing_months, closed_months, range_tags
 from ketenbrug.pipelines.resources import HubStorage, SourceSystem
 
 # Cron per source (Europe/Amsterdam): after each source's own nightly processing.
@@ -32,6 +36,7 @@ PULL_SCHEDULES = {
 }
 SOURCE_TAG = "ketenbrug/source"
 HUB_SCHEDULE = "0 6 * * *"  # everything, marts and delivery included, before office hours
+BILLING_SCHEDULE = "0 7 1 * *"  # the 1st, after that morning's hub run: the month just closed
 
 
 def ingest_job(source: str):
@@ -45,13 +50,36 @@ def ingest_job(source: str):
 
 
 INGEST_JOBS = {source: ingest_job(source) for source in SOURCES}
+BILLING_JOB = define_asset_job(
+    "billing", selection=AssetSelection.assets(BILLING_DELIVERY),
+    description="Deliver each municipality's billing statement of each closed month asked "
+                "for: only those whose lines changed since their last delivery.")
 
 
-def schedules_for(pull_schedules: dict[str, str] | None = None) -> list[ScheduleDefinition]:
+def billing_schedule(first_month: str) -> ScheduleDefinition:
+    """On the 1st: every closed month in one run, so the month just closed is billed and a
+    late correction to an earlier one goes out with it (unchanged months send nothing)."""
+    months = billing_months(first_month)
+
+    @schedule(name="billing_monthly", job=BILLING_JOB, cron_schedule=BILLING_SCHEDULE,
+              execution_timezone=TIMEZONE, default_status=DefaultScheduleStatus.STOPPED)
+    def billing_monthly(context: ScheduleEvaluationContext):
+        due = context.scheduled_execution_time
+        closed = closed_months(months, due.date()) if due else None
+        if closed is None:
+            return SkipReason(f"no billing month since {first_month} has closed yet")
+        return RunRequest(run_key=f"billing-{closed[1]}", tags=range_tags(closed))
+
+    return billing_monthly
+
+
+def schedules_for(pull_schedules: dict[str, str] | None = None,
+                  billing_first_month: str = "2025-01") -> list[ScheduleDefinition]:
     """The schedules of a deployment: a pull per source (its cron from the sources file
-    where that sets one, else PULL_SCHEDULES) and the daily hub run."""
+    where that sets one, else PULL_SCHEDULES), the daily hub run and the monthly billing."""
     crons = {**PULL_SCHEDULES, **(pull_schedules or {})}
     return [
+        billing_schedule(billing_first_month),
         *(ScheduleDefinition(name=f"pull_{source}", job=INGEST_JOBS[source],
                              cron_schedule=crons[source],
                              execution_timezone="Europe/Amsterdam",

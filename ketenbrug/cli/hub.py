@@ -76,6 +76,14 @@ def report_outcome(settings: Settings, outcome, started: float) -> None:
     """The summary `demo` and `run` end with; exit 1 when a step or a check failed."""
     click.echo(f"dagster run {outcome.run_id}: {'success' if outcome.success else 'FAILED'} "
                f"in {time.perf_counter() - started:.1f} s")
+    if outcome.billing_months is None:
+        click.echo("billing: no month has closed since the first billing month "
+                   "(KETENBRUG_BILLING_FIRST_MONTH)")
+    elif outcome.billing_run_id:
+        first, last = outcome.billing_months
+        click.echo(f"billing run {outcome.billing_run_id}: the closed months {first} .. {last}")
+    else:
+        click.echo("billing: not run, the hub run did not build billing_statements", err=True)
     _print_status(settings)
     _print_outputs(settings)
     if outcome.dbt_inputs_as_at:

@@ -7,6 +7,7 @@ import socket
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ketenbrug import run_lock
@@ -25,6 +26,9 @@ class RunOutcome:
     deliveries: dict[str, tuple[int, int]] = field(default_factory=dict)
     # the run whose dbt build this run's inputs equal, when dbt rebuilt nothing
     dbt_inputs_as_at: str | None = None
+    # the billing job's run after the hub's, and the closed months it covered
+    billing_run_id: str | None = None
+    billing_months: tuple[str, str] | None = None
 
 
 def prepare_environment(settings: Settings, base_urls: Mapping[str, str] | None = None,
@@ -48,45 +52,79 @@ def prepare_environment(settings: Settings, base_urls: Mapping[str, str] | None 
 
 def run_hub_job(holder: dict | None = None, *, redeliver: bool = False,
                 rebuild: bool = False) -> RunOutcome:
-    """Execute the `hub` job on the instance under DAGSTER_HOME; the run is kept in its history.
+    """Execute the `hub` job, then the `billing` job over every closed billing month, on the
+    instance under DAGSTER_HOME; both runs are kept in its history.
 
     The caller holds the hub's run lock (`holder`, its record, gets the run id). Runs an
     earlier process left unfinished (killed) are marked failed first. `redeliver`: every
-    package is delivered again, also where it is as last delivered; `rebuild`: dbt builds
-    every model, also when its inputs are as at the last build.
+    package and statement is delivered again, also where it is as last delivered;
+    `rebuild`: dbt builds every model, also when its inputs are as at the last build.
+    Billing runs when the hub run built (or kept) its mart, whatever else failed: a failure
+    stays in its lane.
     """
-    from dagster import DagsterInstance, execute_job, reconstructable
+    from dagster import DagsterInstance
 
+    from ketenbrug.pipelines.assets.billing_delivery import BILLING_STATEMENTS
     from ketenbrug.pipelines.assets.run_options import run_options
-    from ketenbrug.pipelines.definitions import build_definitions, hub_job
+    from ketenbrug.pipelines.partitions import range_tags
 
     settings = Settings.load()
-    run_id = str(uuid.uuid4())
-    # The full event stream is in the instance (and the UI); the terminal gets warnings.
-    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}},
-                                  **run_options(redeliver=redeliver, rebuild=rebuild)}
-    tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
-    result: Any
+
+    def run_config(job: str) -> dict[str, Any]:
+        # The full event stream is in the instance (and the UI); the terminal gets warnings.
+        return {"loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                **run_options(job, redeliver=redeliver, rebuild=rebuild)}
+
     with DagsterInstance.get() as instance:
         fail_dead_runs(instance)
-        if settings.executor == "in_process":
-            if holder is not None:
-                holder["run_id"] = run_id
-                run_lock.announce(settings.home, holder)
-            result = build_definitions(settings).resolve_job_def("hub").execute_in_process(
-                instance=instance, raise_on_error=False, run_id=run_id, tags=tags,
-                run_config=run_config)
-        else:  # step processes rebuild the job from the settings exported above
-            result = execute_job(reconstructable(hub_job), instance=instance,
-                                 run_config=run_config, tags=tags, raise_on_error=False)
-        failed = [e.step_key for e in result.all_events
-                  if e.is_step_failure and e.step_key]
-        checks = [f"{e.asset_key.to_user_string()}:{e.check_name}"
-                  for e in result.get_asset_check_evaluations() if not e.passed]
+        hub = _execute(instance, settings, "hub", run_config("hub"), {}, holder)
+        results = [hub]
+        months = _closed_billing_months(settings)
+        if months and BILLING_STATEMENTS in _materialized(hub):
+            results.append(_execute(instance, settings, "billing", run_config("billing"),
+                                    range_tags(months), holder))
         _checkpoint_disclosure_log()
-        return RunOutcome(run_id=result.run_id, success=result.success, failed_steps=failed,
-                          failed_checks=checks, deliveries=_deliveries(result.all_events),
-                          dbt_inputs_as_at=_dbt_inputs_as_at(result.all_events))
+    events = [event for result in results for event in result.all_events]
+    return RunOutcome(
+        run_id=hub.run_id, success=all(r.success for r in results),
+        failed_steps=[e.step_key for e in events if e.is_step_failure and e.step_key],
+        failed_checks=[f"{e.asset_key.to_user_string()}:{e.check_name}"
+                       for r in results for e in r.get_asset_check_evaluations() if not e.passed],
+        deliveries=_deliveries(events), dbt_inputs_as_at=_dbt_inputs_as_at(events),
+        billing_run_id=results[1].run_id if len(results) > 1 else None, billing_months=months)
+
+
+def _execute(instance, settings: Settings, job: str, run_config: dict, tags: dict,
+             holder: dict | None):
+    """One run of `job`: in this process (embedded), or with each step in a process of its
+    own, which rebuilds the job from the settings exported before (multiprocess, Celery)."""
+    from dagster import execute_job, reconstructable
+
+    from ketenbrug.pipelines.definitions import billing_job, build_definitions, hub_job
+
+    tags = {**tags, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    if settings.executor == "in_process":
+        run_id = str(uuid.uuid4())
+        if holder is not None:  # the lock's record names the run now in progress
+            holder["run_id"] = run_id
+            run_lock.announce(settings.home, holder)
+        return build_definitions(settings).resolve_job_def(job).execute_in_process(
+            instance=instance, raise_on_error=False, run_id=run_id, tags=tags,
+            run_config=run_config)
+    return execute_job(reconstructable(hub_job if job == "hub" else billing_job),
+                       instance=instance, run_config=run_config, tags=tags,
+                       raise_on_error=False)
+
+
+def _closed_billing_months(settings: Settings) -> tuple[str, str] | None:
+    from ketenbrug.pipelines.partitions import billing_months, closed_months
+
+    as_of = date.fromisoformat(settings.as_of_date) if settings.as_of_date else date.today()
+    return closed_months(billing_months(settings.billing_first_month), as_of)
+
+
+def _materialized(result) -> set:
+    return {e.asset_key for e in result.all_events if e.is_step_materialization}
 
 
 def _deliveries(events) -> dict[str, tuple[int, int]]:
@@ -96,7 +134,7 @@ def _deliveries(events) -> dict[str, tuple[int, int]]:
         if event.is_step_materialization and event.asset_key and \
                 event.asset_key.path[0] == "delivery":
             meta = event.step_materialization_data.materialization.metadata
-            delivered = meta.get("packages", meta.get("municipalities"))
+            delivered = meta.get("packages", meta.get("statements"))
             unchanged = meta.get("unchanged")
             if delivered is not None and unchanged is not None:
                 found[event.asset_key.path[-1]] = (int(delivered.value), int(unchanged.value))

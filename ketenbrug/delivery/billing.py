@@ -1,5 +1,5 @@
-"""Delivery of billing statements: one per municipality and month, as CSV and JSON, with a
-manifest (row count and SHA-256 per file) under outbox/<CBS code>/billing/.
+"""Delivery of billing statements: one per municipality and closed month, as CSV and JSON,
+with a manifest (row count and SHA-256 per file) under outbox/<CBS code>/billing/<month>/.
 
 Statements hold agreements, hours and amounts - no personal data - so they are not
 sealed and nothing is re-identified; each municipality's delivery is still written to the
@@ -20,7 +20,7 @@ from pathlib import Path
 from ketenbrug import warehouse as warehouse_db
 from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.databases import Target, marts_schema
-from ketenbrug.delivery.unchanged import CONTENT_STAMP, content_stamp, last_stamps
+from ketenbrug.delivery.unchanged import CONTENT_STAMP, content_stamp
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy import Recipient, append_entry, read_log
 from ketenbrug.privacy.csv_safe import to_csv
@@ -87,55 +87,62 @@ def _read_lines(warehouse: Target) -> tuple[list[dict], dict[str, str | None]]:
 
 @dataclass(frozen=True)
 class BillingDelivery:
-    delivered: dict[str, dict]  # CBS code -> statements, agreement ids, amount in cents
-    unchanged: list[str]  # CBS codes whose statements are as last delivered
+    delivered: dict[str, dict]  # CBS code -> months, agreement ids, amount in cents
+    unchanged: list[str]  # <CBS code>/<month>: statements as last delivered
+    open_months: list[str]  # months with lines that were not asked for (not closed, say)
 
 
 def deliver_billing_statements(*, warehouse: Target, outbox: Path, disclosure_log: LogLocation,
-                               as_of: str, run_id: str, redeliver: bool = False
-                               ) -> BillingDelivery:
-    """Write every municipality's statements and manifest under `outbox`, log each delivery,
-    where they differ from those last delivered to it (all: `redeliver`).
+                               as_of: str, run_id: str, months: Sequence[str],
+                               redeliver: bool = False) -> BillingDelivery:
+    """Write each municipality's statement of each of `months` (YYYY-MM) with its manifest
+    under outbox/<CBS code>/billing/<month>/ and log it, where it differs from the one last
+    delivered for that month (all of them: `redeliver`). A month delivered again is a
+    correction: its manifest names the delivery it supersedes.
     """
     purpose = load_purposes()[PURPOSE]
-    by_municipality: dict[str, dict[str, list[dict]]] = {}
+    asked = set(months)
+    by_statement: dict[tuple[str, str], list[dict]] = {}
     lines, as_of_per_source = _read_lines(warehouse)
     for line in lines:
         month = line["billing_month_date"].strftime("%Y-%m")
-        by_municipality.setdefault(line["municipality_code"], {}).setdefault(month, []).append(line)
+        by_statement.setdefault((line["municipality_code"], month), []).append(line)
     logged = read_log(disclosure_log)
     recover_billing(outbox, logged)
-    last = {} if redeliver else last_stamps(logged, PURPOSE)
-    delivered, unchanged = {}, []
-    for code, months in sorted(by_municipality.items()):
+    last = _last_deliveries(logged)
+    delivered: dict[str, dict] = {}
+    unchanged = []
+    for (code, month), lines in sorted(by_statement.items()):
+        if month not in asked:
+            continue
         # The statements hold no personal data: their own lines are the content.
-        stamp = content_stamp(STATEMENT_COLUMNS, sorted(months.items()))
-        if last.get(str(Recipient("municipality", code))) == stamp:
-            unchanged.append(code)
+        stamp = content_stamp(STATEMENT_COLUMNS, lines)
+        earlier = last.get((str(Recipient("municipality", code)), month))
+        if earlier is not None and earlier[CONTENT_STAMP] == stamp and not redeliver:
+            unchanged.append(f"{code}/{month}")
             continue
         # Written whole beside the delivered folder, logged, then swapped in: a recipient
-        # sees the old statements or the new ones, never a mix, and only logged ones.
-        folder = outbox / code / STAGED
+        # sees the old statement or the new one, never a mix, and only logged ones.
+        folder = outbox / code / _DELIVERED / f"{month}{STAGED}"
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        files, amount_cents = [], 0
-        for month, lines in sorted(months.items()):
-            body = statement(code, month, lines)
-            amount_cents += body["totals"]["amount_cents"]
-            stem = f"{_FILE_PREFIX}{code}_{month}"
-            csv_data = to_csv(STATEMENT_COLUMNS,
-                              [[_text(line[c]) for c in STATEMENT_COLUMNS] for line in lines])
-            json_data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode("utf-8")
-            extra = {"billing_month": month, "amount_cents": body["totals"]["amount_cents"]}
-            files += [_write(folder, f"{stem}.csv", csv_data, len(lines), **extra),
-                      _write(folder, f"{stem}.json", json_data, len(lines), **extra)]
-        agreements = sorted({line["agreement_id"] for ls in months.values() for line in ls})
+        body = statement(code, month, lines)
+        stem = f"{_FILE_PREFIX}{code}_{month}"
+        csv_data = to_csv(STATEMENT_COLUMNS,
+                          [[_text(line[c]) for c in STATEMENT_COLUMNS] for line in lines])
+        json_data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        amount_cents = body["totals"]["amount_cents"]
+        files = [_write(folder, f"{stem}.csv", csv_data, len(lines)),
+                 _write(folder, f"{stem}.json", json_data, len(lines))]
         manifest = {
             "recipient": code, "purpose": PURPOSE, "legal_basis": purpose.legal_basis,
-            "funding_stream": FUNDING_STREAM, "as_of_date": as_of, "run_id": run_id,
-            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "agreement_ids": agreements, "rounding": ROUNDING_RULE, "files": files,
+            "funding_stream": FUNDING_STREAM, "billing_month": month, "as_of_date": as_of,
+            "run_id": run_id, "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "agreement_ids": body["agreement_ids"], "amount_cents": amount_cents,
+            "rounding": ROUNDING_RULE, "files": files,
+            # A correction names the statement it replaces; the municipality keeps both.
+            "supersedes": earlier["manifest_sha256"] if earlier else None,
             "source_as_of": {ds: as_of_per_source.get(ds) for ds in SOURCE_DATASETS},
             # The log's head before this delivery: the municipality holds a witness of it.
             "log_head": log_head(disclosure_log),
@@ -147,33 +154,50 @@ def deliver_billing_statements(*, warehouse: Target, outbox: Path, disclosure_lo
             "purpose": PURPOSE, "legal_basis": purpose.legal_basis,
             "fields": list(STATEMENT_COLUMNS), "persons": 0,
             "source_datasets": list(SOURCE_DATASETS), "run_id": run_id,
-            "files": [f["file"] for f in files], "agreement_ids": agreements,
+            BILLING_MONTH: month, "files": [f["file"] for f in files],
+            "agreement_ids": body["agreement_ids"],
             "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
             CONTENT_STAMP: stamp,
         })
         failpoint("billing:logged")
         _swap_in(folder)
-        delivered[code] = {"statements": len(months), "agreement_ids": agreements,
-                           "amount_cents": amount_cents}
-    return BillingDelivery(delivered, unchanged)
+        done = delivered.setdefault(code, {"months": [], "agreement_ids": [], "amount_cents": 0})
+        done["months"].append(month)
+        done["agreement_ids"] = sorted({*done["agreement_ids"], *body["agreement_ids"]})
+        done["amount_cents"] += amount_cents
+    open_months = sorted({month for _, month in by_statement} - asked)
+    return BillingDelivery(delivered, unchanged, open_months)
 
 
-STAGED = "billing.partial"
+BILLING_MONTH = "billing_month"  # the field of a billing delivery entry that names its month
+
+
+def _last_deliveries(entries: list[dict]) -> dict[tuple[str, str], dict]:
+    """Per recipient and billing month, the log entry of its last statement delivered."""
+    return {(e["recipient"], e[BILLING_MONTH]): e for e in entries
+            if e.get("event") == "delivery" and e.get("purpose") == PURPOSE
+            and e.get(BILLING_MONTH) and e.get(CONTENT_STAMP)}
+
+
+# outbox/<CBS code>/billing/<month>/ is delivered; <month>.partial is being written,
+# <month>.old the statement a swap is replacing.
+STAGED = ".partial"
 _DELIVERED = "billing"
-_REPLACED = "billing.old"
+_REPLACED = ".old"
 
 
 def recover_billing(outbox: Path, entries: list[dict]) -> tuple[int, int]:
     """Finish or undo billing deliveries a killed run left half-done: (completed, discarded).
 
-    A staged folder whose manifest the log's `entries` record as delivered is swapped in;
-    one they do not record was never delivered and is removed. A swap cut short is
+    A staged statement whose manifest the log's `entries` record as delivered is swapped
+    in; one they do not record was never delivered and is removed. A swap cut short is
     finished.
     """
     logged = {e["manifest_sha256"] for e in entries
               if e.get("event") == "delivery" and e.get("manifest_sha256")}
     completed = discarded = 0
-    for staged in sorted(outbox.glob(f"*/{STAGED}")) if outbox.exists() else []:
+    found = sorted(outbox.glob(f"*/{_DELIVERED}/*{STAGED}")) if outbox.exists() else []
+    for staged in found:
         manifest = staged / "manifest.json"
         if manifest.exists() and hashlib.sha256(manifest.read_bytes()).hexdigest() in logged:
             _swap_in(staged)
@@ -181,13 +205,14 @@ def recover_billing(outbox: Path, entries: list[dict]) -> tuple[int, int]:
         else:
             shutil.rmtree(staged)
             discarded += 1
-    for replaced in sorted(outbox.glob(f"*/{_REPLACED}")) if outbox.exists() else []:
-        shutil.rmtree(replaced)  # the new folder is in place (or staged and handled above)
+    for replaced in sorted(outbox.glob(f"*/{_DELIVERED}/*{_REPLACED}")) if outbox.exists() else []:
+        shutil.rmtree(replaced)  # the new statement is in place (or staged and handled above)
     return completed, discarded
 
 
 def _swap_in(staged: Path) -> None:
-    delivered, replaced = staged.with_name(_DELIVERED), staged.with_name(_REPLACED)
+    month = staged.name.removesuffix(STAGED)
+    delivered, replaced = staged.with_name(month), staged.with_name(month + _REPLACED)
     if replaced.exists():
         shutil.rmtree(replaced)
     if delivered.exists():

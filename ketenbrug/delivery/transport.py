@@ -78,9 +78,9 @@ def recover_outbox(outbox: Path, logged: set[tuple[str, str]]) -> tuple[int, int
     delivered is moved into place; one the log does not record was never delivered and
     is removed (the run delivers it afresh). Either way each delivery happens once.
 
-    Only sealed packages (`*.kbpkg.partial` files): the billing delivery stages a folder
-    of its own (`billing.partial`), and on the multiprocess executor it may be writing
-    that folder at this very moment.
+    Only sealed packages (`*.kbpkg.partial` files): the billing delivery stages folders
+    of its own (`billing/<month>.partial`), and on the multiprocess executor it may be
+    writing one at this very moment.
     """
     completed = discarded = 0
     staged = sorted(outbox.glob(f"*/*{PACKAGE_SUFFIX}{PARTIAL}")) if outbox.exists() else []

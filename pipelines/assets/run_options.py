@@ -1,10 +1,11 @@
-"""Run config of the hub job's assets (the Dagster UI's launchpad; `--redeliver` and
-`--rebuild` on `demo` and `run`)."""
+"""Run config of the hub and billing jobs' assets (the Dagster UI's launchpad; `--redeliver`
+and `--rebuild` on `demo` and `run`)."""
 
 from dagster import Config
 
 # The op names of the two delivery assets (key delivery/<name>) and of the dbt models.
-DELIVERY_OPS = ("delivery__warm_handover_packages", "delivery__billing_statements_delivery")
+HANDOVER_OP = "delivery__warm_handover_packages"
+BILLING_OP = "delivery__billing_statements_delivery"
 DBT_OP = "ketenbrug_dbt_models"
 
 
@@ -22,11 +23,11 @@ class DbtBuildConfig(Config):
     rebuild: bool = False
 
 
-def run_options(*, redeliver: bool = False, rebuild: bool = False) -> dict:
-    """The run config for these options (empty: the defaults)."""
+def run_options(job: str = "hub", *, redeliver: bool = False, rebuild: bool = False) -> dict:
+    """The run config of `job` (hub or billing) for these options (empty: the defaults)."""
     ops: dict = {}
     if redeliver:
-        ops.update({op: {"config": {"redeliver": True}} for op in DELIVERY_OPS})
-    if rebuild:
+        ops[HANDOVER_OP if job == "hub" else BILLING_OP] = {"config": {"redeliver": True}}
+    if rebuild and job == "hub":
         ops[DBT_OP] = {"config": {"rebuild": True}}
     return {"ops": ops} if ops else {}

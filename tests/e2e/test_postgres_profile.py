@@ -143,17 +143,18 @@ def _deliveries(home: Path) -> dict[tuple[str, str], object]:
     for path in sorted((home / "outbox").rglob("*")):
         if not path.is_file():
             continue
-        code = path.relative_to(home / "outbox").parts[0]
+        code, *rest = path.relative_to(home / "outbox").parts
+        name = "/".join(rest)  # a package, or billing/<month>/<file>
         if path.suffix == ".kbpkg":
             opened = open_package(path.read_bytes(), recipient_id=code,
                                   recipient_key=load_private_key(keys / "recipients"
                                                                  / f"{code}.key"),
                                   hub_key=hub_key)
-            received[code, path.name] = (_without_run(opened.manifest), opened.files)
+            received[code, name] = (_without_run(opened.manifest), opened.files)
         elif path.suffix == ".json":
-            received[code, path.name] = _without_run(json.loads(path.read_text()))
+            received[code, name] = _without_run(json.loads(path.read_text()))
         else:
-            received[code, path.name] = path.read_bytes()
+            received[code, name] = path.read_bytes()
     return received
 
 

@@ -1,5 +1,6 @@
-"""Billing delivery: one statement per municipality and month, CSV and JSON, whose totals
-are the mart's, with a manifest a municipality can verify, on the disclosure log.
+"""Billing delivery: one statement per municipality and closed month, CSV and JSON, whose
+totals are the mart's, with a manifest a municipality can verify, on the disclosure log;
+a month delivered again is a correction when its lines changed, and nothing when not.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from dagster import materialize
+from dagster import PartitionKeyRange, materialize
 
-from ketenbrug.pipelines.assets.billing_delivery import billing_statements_delivery
+from ketenbrug.pipelines.assets.billing_delivery import build_billing_delivery
+from ketenbrug.pipelines.partitions import range_tags
 from ketenbrug.pipelines.resources import HubStorage
 from ketenbrug.privacy import read_log, verify_audit, verify_log
 from ketenbrug.privacy.sealing import load_or_create_signing_key
@@ -51,39 +53,57 @@ def _build_mart(path) -> None:
     path.chmod(0o600)  # as the hub's own connection leaves it: others' access is refused
 
 
+BILLING = build_billing_delivery("2025-11")
+
+
+def _deliver(home, first: str, last: str, **config: bool):
+    """One run of the billing delivery over the months `first` .. `last`; its metadata."""
+    hub = HubStorage(warehouse_path=str(home / "warehouse.duckdb"),
+                     vault_path=str(home / "vault.duckdb"), keys_dir=str(home / "keys"),
+                     outbox_dir=str(home / "outbox"), disclosure_log=str(home / "audit.jsonl"))
+    run_config = {"ops": {"delivery__billing_statements_delivery": {"config": config}}}
+    result = materialize([BILLING], resources={"hub": hub}, tags=range_tags((first, last)),
+                         run_config=run_config if config else None)
+    assert result.success
+    # One materialization per month of the range, each with the run's metadata.
+    events = result.get_asset_materialization_events()
+    months = BILLING.partitions_def.get_partition_keys_in_range(PartitionKeyRange(first, last))
+    assert sorted(e.partition for e in events) == months
+    return events[0].event_specific_data.materialization.metadata
+
+
 @pytest.fixture
 def delivered(tmp_path):
     _build_mart(tmp_path / "warehouse.duckdb")
-    hub = HubStorage(warehouse_path=str(tmp_path / "warehouse.duckdb"),
-                     vault_path=str(tmp_path / "vault.duckdb"), keys_dir=str(tmp_path / "keys"),
-                     outbox_dir=str(tmp_path / "outbox"),
-                     disclosure_log=str(tmp_path / "audit.jsonl"))
-    result = materialize([billing_statements_delivery], resources={"hub": hub})
-    assert result.success
-    [event] = result.get_asset_materialization_events()
-    return tmp_path, event.event_specific_data.materialization.metadata
+    return tmp_path, _deliver(tmp_path, "2025-11", "2026-02")
+
+
+def _statement(home, code: str, month: str) -> dict:
+    path = home / "outbox" / code / "billing" / month / f"billing_statement_{code}_{month}.json"
+    return json.loads(path.read_text())
 
 
 def test_one_statement_per_municipality_and_month_with_the_marts_totals(delivered):
     home, _ = delivered
     folder = home / "outbox" / "GM0363" / "billing"
-    assert sorted(p.name for p in folder.glob("billing_statement_*.json")) == [
-        "billing_statement_GM0363_2025-12.json", "billing_statement_GM0363_2026-01.json",
-        "billing_statement_GM0363_2026-02.json"]
-    january = json.loads((folder / "billing_statement_GM0363_2026-01.json").read_text())
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.glob("*/*.json")) == [
+        "2025-12/billing_statement_GM0363_2025-12.json", "2025-12/manifest.json",
+        "2026-01/billing_statement_GM0363_2026-01.json", "2026-01/manifest.json",
+        "2026-02/billing_statement_GM0363_2026-02.json", "2026-02/manifest.json"]
+    january = _statement(home, "GM0363", "2026-01")
     assert january["totals"] == {"hours_booked": "4.75", "outside_period_hours": "0.00",
                                  "over_cap_hours": "0.00", "billable_hours": "4.75",
                                  "amount_cents": 20543 + 1142}
     assert january["agreement_ids"] == ["MA-GM0363-01", "MA-GM0363-02"]
-    december = json.loads((folder / "billing_statement_GM0363_2025-12.json").read_text())
+    december = _statement(home, "GM0363", "2025-12")
     assert december["totals"]["amount_cents"] == 0  # outside the period: counted, not billed
     assert december["flags"] == {"lines_outside_period": 1, "lines_over_cap": 0}
-    february = json.loads((folder / "billing_statement_GM0363_2026-02.json").read_text())
+    february = _statement(home, "GM0363", "2026-02")
     assert february["flags"]["lines_over_cap"] == 1
     assert february["lines"][0]["over_cap_hours"] == "0.75"
     # Every statement's total, over all municipalities, is the mart's.
     totals = [json.loads(p.read_text())["totals"]
-              for p in (home / "outbox").glob("*/billing/billing_statement_*.json")]
+              for p in (home / "outbox").glob("*/billing/*/billing_statement_*.json")]
     assert sum(t["amount_cents"] for t in totals) == sum(line[9] for line in LINES)
     assert sum(Decimal(t["billable_hours"]) for t in totals) == sum(
         Decimal(line[7]) for line in LINES)
@@ -91,10 +111,12 @@ def test_one_statement_per_municipality_and_month_with_the_marts_totals(delivere
 
 def test_the_manifest_verifies_every_file_and_the_csv_is_formula_safe(delivered):
     home, _ = delivered
-    folder = home / "outbox" / "GM0363" / "billing"
+    folder = home / "outbox" / "GM0363" / "billing" / "2026-01"
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["funding_stream"] == "municipal" and manifest["purpose"] == "municipal_billing"
+    assert manifest["billing_month"] == "2026-01" and manifest["supersedes"] is None
     assert manifest["agreement_ids"] == ["MA-GM0363-01", "MA-GM0363-02"]
+    assert manifest["amount_cents"] == 20543 + 1142
     assert {f["file"] for f in manifest["files"]} == {p.name for p in folder.iterdir()} - {
         "manifest.json"}
     for entry in manifest["files"]:
@@ -116,7 +138,9 @@ def test_each_municipality_delivery_is_logged_and_shown_with_its_agreements(deli
     log = home / "audit.jsonl"
     assert verify_log(log) == []
     *entries, checkpoint = read_log(log)
-    assert [e["recipient"] for e in entries] == ["municipality:GM0014", "municipality:GM0363"]
+    assert [(e["recipient"], e["billing_month"]) for e in entries] == [
+        ("municipality:GM0014", "2026-01"), ("municipality:GM0363", "2025-12"),
+        ("municipality:GM0363", "2026-01"), ("municipality:GM0363", "2026-02")]
     assert {e["purpose"] for e in entries} == {"municipal_billing"}
     assert all(e["event"] == "delivery" and e["persons"] == 0 for e in entries)
     # The step ends with a signed checkpoint; each manifest is a witness the log still backs.
@@ -124,10 +148,50 @@ def test_each_municipality_delivery_is_logged_and_shown_with_its_agreements(deli
     assert metadata["disclosure_log_checkpoint_seq"].value == entries[-1]["seq"]
     assert checkpoint["checkpoint"]["hash"] == entries[-1]["hash"]
     hub_key = load_or_create_signing_key(home / "keys").public_key()
-    witnesses = sorted((home / "outbox").glob("*/billing/manifest.json"))
+    witnesses = sorted((home / "outbox").glob("*/billing/*/manifest.json"))
     verdict = verify_audit(log, hub_key, witnesses)
-    assert len(witnesses) == 2 and verdict.intact and verdict.not_checkpointed == 0
+    assert len(witnesses) == 4 and verdict.intact and verdict.not_checkpointed == 0
     assert metadata["funding_stream"].value == "municipal"
     assert metadata["agreement_ids"].value == ["MA-GM0014-01", "MA-GM0363-01", "MA-GM0363-02"]
     assert metadata["statements"].value == 4
     assert metadata["amount_cents"].value == sum(line[9] for line in LINES)
+    assert metadata["municipalities"].value == 2 and metadata["unchanged"].value == 0
+
+
+def test_only_the_months_asked_for_are_delivered_and_the_others_are_named(tmp_path):
+    _build_mart(tmp_path / "warehouse.duckdb")
+    metadata = _deliver(tmp_path, "2026-01", "2026-01")
+    delivered = sorted(p.relative_to(tmp_path / "outbox").as_posix()
+                       for p in (tmp_path / "outbox").glob("*/billing/*"))
+    assert delivered == ["GM0014/billing/2026-01", "GM0363/billing/2026-01"]
+    assert metadata["statements"].value == 2
+    assert metadata["months_not_delivered"].value == ["2025-12", "2026-02"]
+
+
+def test_a_past_month_again_is_a_correction_when_changed_and_nothing_when_not(tmp_path):
+    _build_mart(tmp_path / "warehouse.duckdb")
+    _deliver(tmp_path, "2025-11", "2026-02")
+    log = tmp_path / "audit.jsonl"
+    first = {(e["recipient"], e["billing_month"]): e for e in read_log(log)
+             if e["event"] == "delivery"}
+    # Late bookings for January in one municipality: the month is billed again.
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("update main.billing_statements set hours_booked = 5.50, "
+                    "billable_hours = 5.50, amount_cents = 25108 "
+                    "where agreement_id = 'MA-GM0363-01' and billing_month_date = '2026-01-01'")
+    again = _deliver(tmp_path, "2026-01", "2026-01")  # a backfill of January
+    assert again["statements"].value == 1 and again["unchanged"].value == 1  # GM0014 as it was
+    correction = [e for e in read_log(log) if e["event"] == "delivery"][len(first):]
+    assert [(e["recipient"], e["billing_month"]) for e in correction] == [
+        ("municipality:GM0363", "2026-01")]
+    manifest = json.loads(
+        (tmp_path / "outbox/GM0363/billing/2026-01/manifest.json").read_text())
+    assert manifest["supersedes"] == first[("municipality:GM0363", "2026-01")]["manifest_sha256"]
+    assert _statement(tmp_path, "GM0363", "2026-01")["totals"]["amount_cents"] == 25108 + 1142
+    assert not list((tmp_path / "outbox").glob("*/billing/*.*"))  # nothing staged or replaced
+    # The whole range again: nothing changed, nothing written or logged ...
+    entries = len(read_log(log))
+    assert _deliver(tmp_path, "2025-11", "2026-02")["statements"].value == 0
+    assert len(read_log(log)) == entries
+    # ... unless asked to send it all again.
+    assert _deliver(tmp_path, "2025-11", "2026-02", redeliver=True)["statements"].value == 4

@@ -52,8 +52,8 @@ def test_recovery_of_packages_leaves_the_billing_delivery_s_staged_folder_alone(
     the billing step is staging."""
     staged_package = stage_in_outbox(tmp_path, "GM0363", "warm_handover_2026-12-01.kbpkg",
                                      b"sealed")
-    billing = tmp_path / "GM0363" / "billing.partial"
-    billing.mkdir()
+    billing = tmp_path / "GM0363" / "billing" / "2026-11.partial"
+    billing.mkdir(parents=True)
     (billing / "manifest.json").write_text("{}")
     logged = {(str(staged_package.with_name("warm_handover_2026-12-01.kbpkg")),
                package_sha256(b"sealed"))}

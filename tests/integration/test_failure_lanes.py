@@ -18,6 +18,7 @@ from dagster import DagsterInstance
 from ketenbrug.config import Settings, source_env
 from ketenbrug.pipelines.assets.run_options import run_options
 from ketenbrug.pipelines.definitions import build_definitions
+from ketenbrug.pipelines.partitions import billing_months, closed_months, range_tags
 from ketenbrug.privacy import open_package
 from ketenbrug.privacy.sealing import load_private_key
 from ketenbrug.simulators import WorldServer, generate_world
@@ -28,7 +29,9 @@ MARTS = {"client_profiles", "client_orders", "warm_handover", "volume_monitor",
          "billing_statements", "statutory_priority_guard"}
 
 
-def _run_hub(home: Path, server, run_config: dict | None = None):
+def _run_hub(home: Path, server, **options: bool):
+    """The hub job, then the billing job over every closed month, as `ketenbrug run` runs
+    them."""
     os.environ.update(Settings.for_home(home).export())
     for slug, url in server.base_urls.items():
         url_var, credential_var = source_env(slug)
@@ -36,9 +39,17 @@ def _run_hub(home: Path, server, run_config: dict | None = None):
         os.environ[credential_var] = server.credentials[slug]
     os.environ["KETENBRUG_AS_OF_DATE"] = TODAY.isoformat()
     # Built from the environment just set, as a deployment's code server builds them.
-    hub = build_definitions(Settings.load()).resolve_job_def("hub")
-    return hub.execute_in_process(
-        run_config=run_config, instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    settings = Settings.load()
+    defs = build_definitions(settings)
+    instance = DagsterInstance.ephemeral()
+    hub = defs.resolve_job_def("hub").execute_in_process(
+        run_config=run_options("hub", **options), instance=instance, raise_on_error=False)
+    closed = closed_months(billing_months(settings.billing_first_month), TODAY)
+    assert closed is not None
+    billing = defs.resolve_job_def("billing").execute_in_process(
+        run_config=run_options("billing", **options), instance=instance,
+        tags=range_tags(closed), raise_on_error=False)
+    return hub, billing
 
 
 def _materialised(result) -> set[str]:
@@ -73,8 +84,9 @@ def scenario(home_path: str) -> None:
     home = Path(home_path)
     world = generate_world(clients=150, seed=17, today=TODAY)
     with WorldServer(world) as server:
-        first = _run_hub(home, server)
+        first, first_billing = _run_hub(home, server)
     assert first.success and all(e.passed for e in first.get_asset_check_evaluations())
+    assert first_billing.success
 
     # The prison service then corrects a detention, and sends a malformed prison code.
     broken = copy.deepcopy(world)
@@ -88,13 +100,14 @@ def scenario(home_path: str) -> None:
     # by default nothing would be sent again and the outbox would hold only the first
     # run's manifests, which cannot tell that DJI went stale since.
     with WorldServer(broken) as server:
-        second = _run_hub(home, server, run_options(redeliver=True))
+        second, billing = _run_hub(home, server, redeliver=True)
 
     assert second.success  # no step failed: the quarantine is the contract check's verdict
+    assert billing.success
     failed = {(e.asset_key.to_user_string(), e.check_name)
               for e in second.get_asset_check_evaluations() if not e.passed}
     assert failed == {("landing/dji__detentions", "contract")}
-    built = _materialised(second)
+    built = _materialised(second) | _materialised(billing)
     assert built >= MARTS  # billing and every statutory mart built, none held back
     assert {"delivery/warm_handover_packages", "delivery/billing_statements_delivery"} <= built
 

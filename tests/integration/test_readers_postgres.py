@@ -261,14 +261,16 @@ def test_a_changed_identity_redelivers_only_its_municipalitys_package(hub, tmp_p
 
 def test_billing_statements_from_postgres_are_the_ones_from_duckdb(hub, tmp_path, monkeypatch):
     from ketenbrug.delivery.billing import deliver_billing_statements
+    from ketenbrug.pipelines.partitions import billing_months
 
     monkeypatch.setenv("KETENBRUG_PG_SCHEMA", MARTS_SCHEMA)
+    months = billing_months("2024-01").get_partition_keys()
     delivered, files = {}, {}
     for engine, target in (("duckdb", hub.duck), ("postgres", hub.pg)):
         outbox = tmp_path / engine / "outbox"
         delivered[engine] = deliver_billing_statements(
             warehouse=target, outbox=outbox, disclosure_log=tmp_path / engine / "log.jsonl",
-            as_of=hub.as_of, run_id="run")
+            as_of=hub.as_of, run_id="run", months=months)
         files[engine] = {p.relative_to(outbox).as_posix(): p.read_bytes()
                          for p in sorted(outbox.rglob("*.csv"))}
     assert delivered["postgres"] and delivered["postgres"] == delivered["duckdb"]

@@ -248,11 +248,12 @@ def test_the_webserver_shows_the_code_servers_location(deployment):
     assert location["__typename"] == "RepositoryLocation", location
     (repository,) = location["repositories"]
     jobs = {job["name"] for job in repository["jobs"]}
-    assert {"hub", *(f"ingest_{source}" for source in SOURCES)} <= jobs
+    assert {"hub", "billing", *(f"ingest_{source}" for source in SOURCES)} <= jobs
     schedules = {s["name"]: s["scheduleState"]["status"] for s in repository["schedules"]}
-    # Every pull and the daily hub run, stopped until a steward switches it on.
+    # Every pull, the daily hub run and the monthly billing, stopped until a steward
+    # switches them on.
     assert schedules == {**{f"pull_{source}": "STOPPED" for source in SOURCES},
-                         "hub_daily": "STOPPED"}
+                         "hub_daily": "STOPPED", "billing_monthly": "STOPPED"}
     assert {s["name"] for s in repository["sensors"]} == {"dji_changes"}
 
 

@@ -15,7 +15,7 @@ from ketenbrug.cli.config import config
 from ketenbrug.cli.contracts import contracts
 from ketenbrug.cli.database import db
 from ketenbrug.cli.extract import extract
-from ketenbrug.cli.hub import demo, status, ui
+from ketenbrug.cli.hub import demo, ui
 from ketenbrug.cli.keys import keys
 from ketenbrug.cli.privacy import privacy
 from ketenbrug.cli.production import run, serve
@@ -23,6 +23,7 @@ from ketenbrug.cli.profiles import profiles
 from ketenbrug.cli.quarantine import quarantine
 from ketenbrug.cli.retention import retention
 from ketenbrug.cli.sources import sources
+from ketenbrug.cli.status import status
 from ketenbrug.cli.world import world
 
 

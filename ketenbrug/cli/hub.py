@@ -1,4 +1,4 @@
-"""`ketenbrug demo | status | ui`: the hub's own commands, run by the data steward."""
+"""`ketenbrug demo | ui`: the hub's own commands, run by the data steward."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 
 import click
 
 from ketenbrug import run_lock
-from ketenbrug.cli.access import busy_holder, runs_in_progress
 from ketenbrug.cli.privacy import record_world, recorded_world
+from ketenbrug.cli.status import print_status
+from ketenbrug.cli.what_to_do import what_to_do
 from ketenbrug.config import Settings
 from ketenbrug.privacy.file_modes import private_dir
 
@@ -28,17 +28,27 @@ from ketenbrug.privacy.file_modes import private_dir
               help="Deliver every package again, also those as last delivered.")
 @click.option("--rebuild", is_flag=True,
               help="Build every dbt model again, also when its inputs are as at the last build.")
-def demo(clients: int, seed: int, fresh: bool, redeliver: bool, rebuild: bool) -> None:
+@click.option("--faults", default="",
+              help="Serve the world with these faults, in `world faults`' grammar, e.g. "
+                   "'dji:future_date=2' or 'care:503x2' (simulators/API.md).")
+def demo(clients: int, seed: int, fresh: bool, redeliver: bool, rebuild: bool,
+         faults: str) -> None:
     """Generate a synthetic world, serve its source systems, run the whole hub in Dagster.
 
     One world per home: a home that holds another world (seed or size) is refused unless
     --fresh. One run at a time: refused while another run holds the hub (exit 3).
     """
+    from ketenbrug.simulators.faults import FaultSpec
+
+    try:
+        spec = FaultSpec.parse(faults)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
     settings = Settings.from_env()
     private_dir(settings.home)  # warehouse, vault, keys, log and outbox live in it
     try:
         with run_lock.hold(settings.home) as holder:
-            _demo(settings, clients, seed, fresh, holder, redeliver, rebuild)
+            _demo(settings, clients, seed, fresh, holder, redeliver, rebuild, spec)
     except run_lock.HubBusy as busy:
         click.echo(f"{busy}; this run is not started (wait for it, or see `ketenbrug status`)",
                    err=True)
@@ -46,8 +56,8 @@ def demo(clients: int, seed: int, fresh: bool, redeliver: bool, rebuild: bool) -
 
 
 def _demo(settings: Settings, clients: int, seed: int, fresh: bool, holder: dict,
-          redeliver: bool, rebuild: bool) -> None:
-    from ketenbrug.cli.run import prepare_environment, run_hub_job
+          redeliver: bool, rebuild: bool, faults) -> None:
+    from ketenbrug.cli.run import prepare_environment, run_hub_quietly
     from ketenbrug.simulators import WorldServer, generate_world
 
     _refuse_unfinished_rotation(settings)
@@ -62,13 +72,20 @@ def _demo(settings: Settings, clients: int, seed: int, fresh: bool, holder: dict
     started = time.perf_counter()
     world = generate_world(clients=clients, seed=seed)
     click.echo(f"world: {clients} clients, seed {seed}, as of {world.today}")
-    with WorldServer(world) as server:
+    with WorldServer(world, faults=faults) as server:
         for slug, url in server.base_urls.items():
             click.echo(f"  source {slug:<17} {url}")
+        if faults:
+            click.echo(f"  faults {faults}")
         prepare_environment(settings, server.base_urls, server.credentials,
                             as_of_date=world.today.isoformat())
         record_world(settings, clients, seed, world.today)
-        outcome = run_hub_job(holder, redeliver=redeliver, rebuild=rebuild)
+        outcome = run_hub_quietly(settings, holder, redeliver=redeliver, rebuild=rebuild)
+        for name, touched in server.fault_report.items() if faults else ():
+            # Record keys of the synthetic world only: what a fault altered, to compare
+            # with what the contracts quarantined.
+            click.echo(f"  fault {name}: "
+                       + "; ".join(f"{k} {', '.join(v)}" for k, v in touched.items()))
     report_outcome(settings, outcome, started)
 
 
@@ -84,7 +101,7 @@ def report_outcome(settings: Settings, outcome, started: float) -> None:
         click.echo(f"billing run {outcome.billing_run_id}: the closed months {first} .. {last}")
     else:
         click.echo("billing: not run, the hub run did not build billing_statements", err=True)
-    _print_status(settings)
+    _, hub = print_status(settings)
     _print_outputs(settings)
     if outcome.dbt_inputs_as_at:
         click.echo(f"dbt: no model rebuilt, every input is as at the build of run "
@@ -93,12 +110,15 @@ def report_outcome(settings: Settings, outcome, started: float) -> None:
         # An unchanged recipient got nothing new: not sealed, sent or logged again.
         click.echo(f"{asset}: {delivered} delivered, {unchanged} unchanged "
                    "(as last delivered; `--redeliver` sends them again)")
+    if outcome.log:
+        click.echo(f"logs: {outcome.log}")
     if not outcome.success:
         click.echo(f"failed steps: {', '.join(outcome.failed_steps)}", err=True)
-        sys.exit(1)
     if outcome.failed_checks:
         click.echo(f"failed checks: {', '.join(outcome.failed_checks)}: the other datasets "
-                   "went on; see `ketenbrug quarantine list`", err=True)
+                   "went on", err=True)
+    if not outcome.success or outcome.failed_checks:
+        click.echo(what_to_do(hub, outcome), err=True, nl=False)
         sys.exit(1)
 
 
@@ -127,12 +147,6 @@ def _start_afresh(settings: Settings) -> None:
 
 
 @click.command()
-def status() -> None:
-    """Last run, row counts per mart, the latest batch per dataset and failed checks."""
-    _print_status(Settings.from_env())
-
-
-@click.command()
 @click.option("--clients", default=2000, show_default=True)
 @click.option("--seed", default=20261129, show_default=True)
 @click.option("--port", default=3000, show_default=True)
@@ -151,54 +165,6 @@ def ui(clients: int, seed: int, port: int) -> None:
         subprocess.run([sys.executable, "-m", "dagster", "dev",
                         "-m", "ketenbrug.pipelines.definitions", "-h", "127.0.0.1",
                         "-p", str(port)], cwd=settings.home, env=os.environ.copy(), check=False)
-
-
-def _run_in_progress(settings: Settings) -> dict | None:
-    """A run writing the hub now: one holding the home's lock, or (PostgreSQL) any run in
-    progress on the Dagster instance, wherever it was launched."""
-    holder = run_lock.current_holder(settings.home)
-    if holder and holder.get("pid") != os.getpid():
-        return holder
-    if settings.profile == "postgres" and (running := runs_in_progress(settings)):
-        return running[0]
-    return None
-
-
-def _print_status(settings: Settings) -> None:
-    from ketenbrug.stewardship.status import collect_status
-
-    # While another run writes the warehouse, its tables are not read (that could make
-    # the run fail): the last run is shown, and who is writing.
-    writer = busy_holder(settings)
-    hub = collect_status(settings, read_warehouse=writer is None)
-    if writer is not None:
-        click.echo(f"{run_lock.describe(writer)}: marts and batches are shown when it ends")
-    elif running := _run_in_progress(settings):
-        # PostgreSQL: read during the run, from the last state it committed.
-        click.echo(f"{run_lock.describe(running)}: shown is what it has committed so far")
-    if hub.last_run:
-        run = hub.last_run
-        started = datetime.fromtimestamp(run["started"], UTC).isoformat(timespec="seconds") \
-            if run["started"] else "?"
-        click.echo(f"last run: {run['run_id']} ({run['job']}) {run['status']} at {started}")
-    else:
-        click.echo("last run: none yet (run `ketenbrug demo`)")
-    click.echo("marts:")
-    for mart, rows in hub.mart_rows.items():
-        click.echo(f"  {mart:<26} {'not built' if rows is None else f'{rows} rows'}")
-    if hub.batches:
-        click.echo("latest batch per dataset (received = staged + quarantined + rejected):")
-        for b in hub.batches:
-            click.echo(f"  {b['source'] + '.' + b['dataset']:<32} {b['status']:<11} "
-                       f"{b['received']:>6} = {b['staged']} + {b['quarantined']} + {b['rejected']}")
-        stale = {label: at for label, at in hub.published_as_of.items()
-                 if label in {f"{b['source']}.{b['dataset']}" for b in hub.batches
-                              if b["status"] == "quarantined"}}
-        for label, at in sorted(stale.items()):
-            click.echo(f"stale: {label}'s latest batch is quarantined; marts and packages use "
-                       f"its data as of {at or 'never (nothing published yet)'} "
-                       "(`ketenbrug quarantine list`)")
-    click.echo("failed checks: " + (", ".join(hub.failed_checks) or "none"))
 
 
 def _print_outputs(settings: Settings) -> None:

@@ -35,7 +35,7 @@ def run(redeliver: bool, rebuild: bool) -> None:
     Exit 0: success; 1: a step or check failed; 3: another run holds the hub.
     """
     from ketenbrug.cli.hub import report_outcome
-    from ketenbrug.cli.run import prepare_environment, run_hub_job
+    from ketenbrug.cli.run import prepare_environment, run_hub_quietly
 
     settings = Settings.load()
     settings.require_sources()  # every missing URL and credential named, before anything
@@ -46,7 +46,7 @@ def run(redeliver: bool, rebuild: bool) -> None:
             settings = prepare_environment(settings)
             click.echo(f"profile {settings.profile} ({settings.executor} executor): "
                        f"warehouse {settings.warehouse}")
-            outcome = run_hub_job(holder, redeliver=redeliver, rebuild=rebuild)
+            outcome = run_hub_quietly(settings, holder, redeliver=redeliver, rebuild=rebuild)
     except run_lock.HubBusy as busy:
         click.echo(f"{busy}; this run is not started (wait for it, or see `ketenbrug status`)",
                    err=True)

@@ -30,7 +30,8 @@ def list_(status: str) -> None:
         click.echo(f"no {status} batches" if status != "all" else "no batches")
     for b in batches:
         click.echo(f"{b['batch_id']}  {b['status']:<11} received {b['received']} = staged "
-                   f"{b['staged']} + quarantined {b['quarantined']} + rejected {b['rejected']}")
+                   f"{b['staged']} + quarantined {b['quarantined']} + unchanged "
+                   f"{b['unchanged']} + rejected {b['rejected']}")
 
 
 @quarantine.command()
@@ -49,7 +50,8 @@ def show(batch_id: str) -> None:
     click.echo(f"batch    {batch_id}\nsource   {ledger['source']}.{ledger['dataset']}\n"
                f"status   {ledger['status']} (contract v{ledger['contract_version']})\n"
                f"records  received {ledger['received']} = staged {ledger['staged']} + "
-               f"quarantined {ledger['quarantined']} + rejected {ledger['rejected']}")
+               f"quarantined {ledger['quarantined']} + unchanged {ledger.get('unchanged', 0)} + "
+               f"rejected {ledger['rejected']}")
     click.echo("contract verdict:")
     for rule in (ledger["verdict"] or "not yet checked").split("; "):
         click.echo(f"  {rule}")

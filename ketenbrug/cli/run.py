@@ -6,13 +6,15 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from ketenbrug import run_lock
 from ketenbrug.cli.access import HOST_TAG, PID_TAG
 from ketenbrug.cli.instance import write_instance
+from ketenbrug.cli.run_progress import INVOCATION_TAG
 from ketenbrug.config import BY_NAME, Settings, source_env
 
 
@@ -29,6 +31,7 @@ class RunOutcome:
     # the billing job's run after the hub's, and the closed months it covered
     billing_run_id: str | None = None
     billing_months: tuple[str, str] | None = None
+    log: Path | None = None  # dbt's and Dagster's own output of both runs
 
 
 def prepare_environment(settings: Settings, base_urls: Mapping[str, str] | None = None,
@@ -50,8 +53,30 @@ def prepare_environment(settings: Settings, base_urls: Mapping[str, str] | None 
     return settings
 
 
+def run_hub_quietly(settings: Settings, holder: dict | None = None, *,
+                    redeliver: bool = False, rebuild: bool = False) -> RunOutcome:
+    """`run_hub_job` as `demo` and `run` show it: a line per step on the terminal, dbt's
+    and Dagster's own output in a log file under the home (its path printed first)."""
+    import click
+    from dagster import DagsterInstance
+
+    from ketenbrug.cli.run_progress import RunWatcher, quiet_terminal
+
+    os.environ.setdefault("DBT_USE_COLORS", "false")  # a log file, not a terminal
+    invocation = str(uuid.uuid4())
+    with quiet_terminal(settings.home / "logs") as (terminal, log):
+        # The instance's storage is created (and migrated) here, once, before the watcher
+        # opens it too: two threads creating a new SQLite storage stamp two schema heads.
+        DagsterInstance.get().dispose()
+        click.echo(f"logs: {log} (dbt and Dagster, in full)", file=terminal)
+        with RunWatcher(invocation, terminal):
+            outcome = run_hub_job(holder, redeliver=redeliver, rebuild=rebuild,
+                                  tags={INVOCATION_TAG: invocation})
+    return replace(outcome, log=log)
+
+
 def run_hub_job(holder: dict | None = None, *, redeliver: bool = False,
-                rebuild: bool = False) -> RunOutcome:
+                rebuild: bool = False, tags: Mapping[str, str] | None = None) -> RunOutcome:
     """Execute the `hub` job, then the `billing` job over every closed billing month, on the
     instance under DAGSTER_HOME; both runs are kept in its history.
 
@@ -77,12 +102,12 @@ def run_hub_job(holder: dict | None = None, *, redeliver: bool = False,
 
     with DagsterInstance.get() as instance:
         fail_dead_runs(instance)
-        hub = _execute(instance, settings, "hub", run_config("hub"), {}, holder)
+        hub = _execute(instance, settings, "hub", run_config("hub"), dict(tags or {}), holder)
         results = [hub]
         months = _closed_billing_months(settings)
         if months and BILLING_STATEMENTS in _materialized(hub):
             results.append(_execute(instance, settings, "billing", run_config("billing"),
-                                    range_tags(months), holder))
+                                    {**range_tags(months), **(tags or {})}, holder))
         _checkpoint_disclosure_log()
     events = [event for result in results for event in result.all_events]
     return RunOutcome(

@@ -4,7 +4,8 @@ A batch that fails its contract stays in landing, never reaches staging, and wai
 After a fix the steward either releases it (it must pass the contract as it stands
 now: fix the contract or the data first) or drops it with a reason. Every decision is
 kept in the ledger's decisions table, in the same transaction as the change it decides;
-the accounting (received = staged + quarantined + rejected) holds through both.
+the accounting (received = staged + quarantined + unchanged + rejected) holds through
+both.
 
 `warehouse` is a Target (a DuckDB file, or a PostgreSQL database) or a str naming a
 DuckDB file.
@@ -33,7 +34,7 @@ from ketenbrug.warehouse import (
     rewind_cursor,
     validate_landed_batch,
 )
-from ketenbrug.warehouse.schema import BATCHES, BatchStatus
+from ketenbrug.warehouse.schema import BATCHES, BatchStatus, unchanged_column
 
 
 class QuarantineError(Exception):
@@ -53,7 +54,7 @@ def list_batches(warehouse: Target | str,
     with connect(warehouse, read_only=True) as con:
         return con.execute(
             "select batch_id, source, dataset, received_at, status, received, staged, "
-            f"quarantined, rejected, verdict from {BATCHES} "
+            f"quarantined, {unchanged_column(con)}, rejected, verdict from {BATCHES} "
             "where ? = 'all' or status = ? order by received_at desc",
             [status, status]).df().to_dict("records")
 

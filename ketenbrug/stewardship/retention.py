@@ -68,8 +68,9 @@ def apply_retention(warehouse: Target | str, vault: Target | str, keys_dir: Path
                     outbox: Path, log_path: LogLocation, as_of: date) -> RetentionResult:
     """Remove everything past retention on `as_of`, book it in the ledger, log it.
 
-    The ledger keeps received = staged + quarantined + rejected + removed for every batch,
-    so the next run's accounting passes and its marts are rebuilt without the removed.
+    The ledger keeps received = staged + quarantined + unchanged + rejected + removed for
+    every batch, so the next run's accounting passes and its marts are rebuilt without the
+    removed.
     Refuses (RetentionRefused) while vault and warehouse are on different key versions (an
     interrupted key rotation), when every person would look unreferenced.
     """

@@ -37,6 +37,7 @@ class LandedBatch:
     received: int
     landed: int
     rejected: int
+    unchanged: int = 0  # re-sent as the version already landed: neither new nor refused
 
 
 def ensure_landing(con: Connection, manifest: DatasetManifest) -> None:
@@ -65,7 +66,8 @@ def land_batch(
 ) -> LandedBatch:
     """Land `rows` as one batch; a version already landed (same key and payload) lands once.
 
-    Every row is accounted for: landed, or rejected with a reason in landing._rejections.
+    Every row is accounted for: landed, unchanged (that version already landed, counted in
+    the ledger), or rejected with a reason in landing._rejections.
     Rows, rejections, the ledger row and the cursor are written in one transaction: a
     crash leaves either the whole batch, `landed` and awaiting its verdict, or nothing,
     with the cursor where it was.
@@ -117,7 +119,6 @@ def _write_batch(con: Connection, manifest: DatasetManifest, batch_id: str,
     known = con.execute(
         f"select i._record_key from incoming i join {live} k "
         "using (_record_key, _payload_hash)", dropped).fetchall()
-    rejections += [(batch_id, key, "version already landed") for (key,) in known]
     column_list = ", ".join(columns)
     con.execute(
         f"insert into {table} ({column_list}) "
@@ -129,12 +130,15 @@ def _write_batch(con: Connection, manifest: DatasetManifest, batch_id: str,
         con.executemany(f"insert into {REJECTIONS} values (?, ?, ?)", rejections)
     failpoint("landing:rows")  # rows written, ledger row not yet: the transaction undoes both
     con.execute(
-        f"insert into {BATCHES} values (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, null, null, 0)",
+        f"insert into {BATCHES} (batch_id, source, dataset, received_at, status, received, "
+        "staged, quarantined, rejected, fields_dropped, contract_version, verdict, removed, "
+        "unchanged) values (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, null, null, 0, ?)",
         [batch_id, manifest.source, manifest.name, received_at, BatchStatus.LANDED.value,
-         received, len(rejections), fields_dropped])
+         received, len(rejections), fields_dropped, len(known)])
     if cursor:
         write_cursor(con, manifest, cursor)
-    return LandedBatch(batch_id, received=received, landed=landed, rejected=len(rejections))
+    return LandedBatch(batch_id, received=received, landed=landed, rejected=len(rejections),
+                       unchanged=len(known))
 
 
 def _to_arrow(rows: list[dict], columns: list[str]) -> pa.Table:

@@ -1,6 +1,7 @@
 """The batch ledger and the cursors: where each pull stopped, what each batch became.
 
-received = staged + quarantined + rejected holds for every batch once it is judged;
+received = staged + quarantined + unchanged + rejected (+ removed, by retention) holds
+for every batch once it is judged;
 `unbalanced_batches` is the reconciliation the accounting check runs.
 """
 
@@ -60,7 +61,8 @@ def unbalanced_batches(con: Connection, manifest: DatasetManifest,
                        judged: bool = False) -> list[dict]:
     """Batches whose ledger does not reconcile with the rows actually landed and rejected.
 
-    received must equal landed rows + rejection rows + rows retention removed; and once
+    received must equal landed rows + unchanged + rejection rows + rows retention removed;
+    and once
     judged, the landed rows must be counted as staged (passed, released), quarantined, or
     rejected (dropped).
     With `judged`, every batch should have its verdict by now: one still `landed` is
@@ -73,15 +75,16 @@ def unbalanced_batches(con: Connection, manifest: DatasetManifest,
         "with landed as (select _batch_id as batch_id, count(*) as n from "
         f"{landing_table(manifest)} group by 1), "
         f"refused as (select batch_id, count(*) as n from {REJECTIONS} group by 1) "
-        "select b.batch_id, b.status, b.received, b.staged, b.quarantined, b.rejected, "
-        "b.removed, coalesce(l.n, 0) as landed_rows, coalesce(r.n, 0) as rejection_rows "
+        "select b.batch_id, b.status, b.received, b.staged, b.quarantined, b.unchanged, "
+        "b.rejected, b.removed, coalesce(l.n, 0) as landed_rows, "
+        "coalesce(r.n, 0) as rejection_rows "
         f"from {BATCHES} b left join landed l using (batch_id) "
         "left join refused r using (batch_id) where b.source = $source "
         "and b.dataset = $dataset and ("
-        "b.received <> b.staged + b.quarantined + b.rejected + b.removed "
+        "b.received <> b.staged + b.quarantined + b.unchanged + b.rejected + b.removed "
         "and b.status <> $landed "
         "or b.status = $landed and $judged "
-        "or b.received <> coalesce(l.n, 0) + b.rejected + b.removed "
+        "or b.received <> coalesce(l.n, 0) + b.unchanged + b.rejected + b.removed "
         "- case when b.status = $dropped then coalesce(l.n, 0) else 0 end "
         "or b.rejected <> coalesce(r.n, 0))", params,
     ).df().to_dict("records")
@@ -148,18 +151,18 @@ def record_verdict(con: Connection, batch_id: str, *, passed: bool,
     status = BatchStatus.PASSED if passed else BatchStatus.QUARANTINED
     con.execute(
         f"update {BATCHES} set status = ?, contract_version = ?, verdict = ?, "
-        "staged = case when ? then received - rejected - removed else 0 end, "
-        "quarantined = case when ? then 0 else received - rejected - removed end "
+        "staged = case when ? then received - unchanged - rejected - removed else 0 end, "
+        "quarantined = case when ? then 0 else received - unchanged - rejected - removed end "
         "where batch_id = ?",
         [status.value, contract_version, verdict, passed, passed, batch_id])
     row = con.execute(
-        f"select received, staged, quarantined, rejected from {BATCHES} where batch_id = ?",
-        [batch_id]).fetchone()
+        f"select received, staged, quarantined, unchanged, rejected from {BATCHES} "
+        "where batch_id = ?", [batch_id]).fetchone()
     if row is None:
         raise LookupError(f"no batch {batch_id} in {BATCHES}")
-    received, staged, quarantined, rejected = row
+    received, staged, quarantined, unchanged, rejected = row
     return {"status": status.value, "received": received, "staged": staged,
-            "quarantined": quarantined, "rejected": rejected}
+            "quarantined": quarantined, "unchanged": unchanged, "rejected": rejected}
 
 
 def ledger_row(con: Connection, batch_id: str) -> dict | None:

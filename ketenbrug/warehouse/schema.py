@@ -1,7 +1,10 @@
 """The warehouse's own tables: their names, the batch ledger's DDL, and a batch's statuses.
 
-The ledger's books: received = staged + quarantined + rejected + removed, per batch, where
-`removed` counts the records retention took out after the verdict.
+The ledger's books: received = staged + quarantined + unchanged + rejected + removed, per
+batch, where `unchanged` counts records re-sent as the version already landed (a source
+answering "changed since" with the current version of a record it touched), `rejected`
+only real refusals, each with its reason, and `removed` the records retention took out
+after the verdict.
 
 The DDL is written once for both engines: DuckDB's and PostgreSQL's `varchar`,
 `timestamp`, `integer` and `boolean` are the same types.
@@ -59,10 +62,12 @@ create table if not exists {BATCHES} (
     received_at timestamp not null, status varchar not null, received integer not null,
     staged integer not null, quarantined integer not null, rejected integer not null,
     fields_dropped integer not null, contract_version varchar, verdict varchar,
-    removed integer not null default 0
+    removed integer not null default 0, unchanged integer not null default 0
 );
--- A ledger from before retention kept its books gains the column, 0 for every batch.
+-- A ledger from before retention, or before unchanged records were told apart from
+-- rejections, gains the column, 0 for every batch.
 alter table {BATCHES} add column if not exists removed integer default 0;
+alter table {BATCHES} add column if not exists unchanged integer default 0;
 create table if not exists {REJECTIONS} (
     batch_id varchar not null, record_key varchar, reason varchar not null
 );
@@ -78,7 +83,7 @@ create table if not exists {DECISIONS} (
 
 LEDGER_TABLES = (BATCHES, REJECTIONS, CURSORS, DECISIONS)
 # The newest column of the ledger; a ledger that has it and every table is complete.
-_NEWEST_LEDGER_COLUMN = (BATCHES, "removed")
+_NEWEST_LEDGER_COLUMN = (BATCHES, "unchanged")
 
 
 def ensure_ledger(con: Connection) -> None:
@@ -94,6 +99,15 @@ def ensure_ledger(con: Connection) -> None:
     tables = {table for table, _ in present}
     if not (set(LEDGER_TABLES) <= tables and _NEWEST_LEDGER_COLUMN in present):
         con.execute(LEDGER_DDL)
+
+
+def unchanged_column(con: Connection) -> str:
+    """`unchanged`, or `0 as unchanged` on a ledger its next run has not yet upgraded: a
+    reader (read-only) may not add the column, and every batch before it counted none."""
+    found = con.execute(
+        "select count(*) from information_schema.columns where table_schema = ? "
+        "and table_name = ? and column_name = 'unchanged'", BATCHES.split(".")).fetchone()
+    return "unchanged" if found and found[0] else "0 as unchanged"
 
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")

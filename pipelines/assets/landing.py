@@ -83,7 +83,8 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
         return MaterializeResult(metadata={**covered,
             "batch_id": batch.batch_id, "incremental_since": since or "(full pull)",
             "pages": extract.pages, "records_received": batch.received,
-            "records_landed": batch.landed, "records_rejected": batch.rejected,
+            "records_landed": batch.landed, "records_unchanged": batch.unchanged,
+            "records_rejected": batch.rejected,
             "identities_to_vault": split.identities_stored,
             "fields_dropped": MetadataValue.json(dict(sorted(extract.dropped_fields.items()))),
         })

@@ -1,7 +1,7 @@
 """The `accounting` check of every landing asset: nothing lost.
 
 After the contract check has judged every pending batch, the ledger must reconcile with
-the rows actually landed and rejected, for every batch of the dataset, and no landed row
+the rows actually landed, unchanged and rejected, for every batch of the dataset, and no landed row
 may belong to a batch the ledger does not know (ketenbrug.warehouse.unbalanced_batches).
 """
 
@@ -13,9 +13,10 @@ from ketenbrug import warehouse
 from ketenbrug.connectors import DatasetManifest
 from ketenbrug.databases import Target
 
-DESCRIPTION = ("Nothing lost: for every batch, records received = landed + rejected with a "
-               "reason, landed = staged or quarantined by the verdict, no batch is left "
-               "without a verdict, and no landed row lacks its batch.")
+DESCRIPTION = ("Nothing lost: for every batch, records received = landed + unchanged (the "
+               "version already landed) + rejected with a reason, landed = staged or "
+               "quarantined by the verdict, no batch is left without a verdict, and no "
+               "landed row lacks its batch.")
 
 
 def accounting_result(manifest: DatasetManifest, target: Target) -> AssetCheckResult:

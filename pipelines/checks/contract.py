@@ -52,7 +52,8 @@ def contract_result(manifest: DatasetManifest, target: Target,
         return AssetCheckResult(check_name="contract", passed=True,
                                 metadata={"batches_judged": 0})
     batch_id, result, verdict, accounting = judged[-1]
-    balanced = all(a["received"] == a["staged"] + a["quarantined"] + a["rejected"]
+    balanced = all(a["received"] == a["staged"] + a["quarantined"] + a["unchanged"]
+                   + a["rejected"]
                    for *_, a in judged)
     return AssetCheckResult(
         check_name="contract", passed=all(r.passed for _, r, _, _ in judged) and balanced,

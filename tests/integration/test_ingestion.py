@@ -40,10 +40,10 @@ def test_every_dataset_lands_checked_and_accounted_for(resources, world):
         ["accounting"] * len(all_datasets()) + ["contract"] * len(all_datasets()))
     assert all(e.passed for e in evaluations)
     batches = _count(resources, "select source, dataset, status, received, staged, quarantined, "
-                                "rejected from landing._batches")
-    for source, dataset, status, received, staged, quarantined, rejected in batches:
+                                "unchanged, rejected from landing._batches")
+    for source, dataset, status, received, staged, quarantined, unchanged, rejected in batches:
         assert status == "passed", (source, dataset)
-        assert received == staged + quarantined + rejected
+        assert received == staged + quarantined + unchanged + rejected
     (clients,) = _count(resources, "select count(*) from landing.probation__clients")[0]
     assert clients == len(world.probation_clients)
 
@@ -70,10 +70,15 @@ def test_a_rerun_pulls_incrementally_and_lands_nothing_twice(resources):
     _land(resources)
     after = _count(resources, "select count(*) from landing.dji__detentions")[0][0]
     assert after == before
-    latest = _count(resources, "select received, staged, rejected from landing._batches "
-                               "where dataset = 'detentions' order by received_at desc limit 1")
-    received, staged, rejected = latest[0]
-    assert staged == 0 and rejected == received  # only the cursor's boundary, refused as known
+    latest = _count(resources, "select received, staged, unchanged, rejected from "
+                               "landing._batches where dataset = 'detentions' "
+                               "order by received_at desc limit 1")
+    received, staged, unchanged, rejected = latest[0]
+    # Only the cursor's boundary comes again: known versions, unchanged, not refused.
+    assert received > 0 and (staged, unchanged, rejected) == (0, received, 0)
+    assert _count(resources, "select count(*) from landing._rejections r join "
+                             "landing._batches b using (batch_id) where b.dataset = "
+                             "'detentions'")[0][0] == 0
 
 
 def test_wrong_credential_is_a_clear_error_naming_the_source(server):

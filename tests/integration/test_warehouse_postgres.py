@@ -81,7 +81,8 @@ def _ledger(target: Target) -> dict[tuple[str, str], list[tuple]]:
     with warehouse.connect(target, read_only=True) as con:
         for row in con.execute(
                 "select source, dataset, status, verdict, received, staged, quarantined, "
-                f"rejected, removed from {BATCHES} order by received_at, batch_id").fetchall():
+                f"unchanged, rejected, removed from {BATCHES} "
+                "order by received_at, batch_id").fetchall():
             ledger.setdefault((row[0], row[1]), []).append(tuple(row[2:]))
     return ledger
 
@@ -131,9 +132,10 @@ def test_a_world_lands_is_judged_and_balances_the_books_on_postgres_as_on_duckdb
         evaluations = run.first.get_asset_check_evaluations()
         assert all(e.passed for e in evaluations if e.check_name == "accounting"), engine
         for (source, dataset), batches in run.after_rerun.items():
-            for status, _, received, staged, quarantined, rejected, removed in batches:
+            for status, _, received, staged, quarantined, unchanged, rejected, removed in batches:
                 assert status != BatchStatus.LANDED, (engine, source, dataset)
-                assert received == staged + quarantined + rejected + removed, (source, dataset)
+                assert received == staged + quarantined + unchanged + rejected + removed, \
+                    (source, dataset)
     first = landed["duckdb"].after_first
     quarantined = {dataset for dataset, [(status, *_)] in first.items()
                    if status == BatchStatus.QUARANTINED}
@@ -189,9 +191,11 @@ def test_a_version_already_landed_lands_once(target):
         again = _land(con, "b2", ["RN-000001", "RN-000002", "RN-000003"])
         changed = _land(con, "b3", ["RN-000001"], payload="v2")
         reasons = warehouse.rejections_by_reason(con, "b2")
-    assert (first.landed, first.rejected) == (2, 0)
-    assert (again.landed, again.rejected) == (1, 2)
-    assert reasons == {"version already landed": 2}
+        unbalanced = warehouse.unbalanced_batches(con, CLIENTS)
+    assert (first.landed, first.unchanged, first.rejected) == (2, 0, 0)
+    # Re-sent as landed: unchanged, not a refusal with a reason.
+    assert (again.landed, again.unchanged, again.rejected) == (1, 2, 0)
+    assert reasons == {} and unbalanced == []
     assert changed.landed == 1  # a new version of a known record is new
     # A dropped batch's versions may come again (re-pulled after a fix), and then land.
     with warehouse.connect(target) as con:

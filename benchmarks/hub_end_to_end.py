@@ -59,7 +59,7 @@ def start_world(workdir: Path, clients: int, seed: int, today: str,
     state_file.parent.mkdir(parents=True)
     started = time.perf_counter()
     process = subprocess.Popen(
-        [*CLI, "world", "serve", "--clients", str(clients), "--seed", str(seed), "--today", today,
+        [*CLI, "world", "serve", "--clients", str(clients), "--seed", str(seed), "--as-of", today,
          "--state-file", str(state_file), "--ground-truth", str(workdir / "world" / "truth.jsonl")],
         env=_clean_env(KETENBRUG_HOME=str(workdir / "world")), cwd=ROOT,
         stdout=log.open("w"), stderr=subprocess.STDOUT)

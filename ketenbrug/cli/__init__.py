@@ -13,6 +13,7 @@ import click
 from ketenbrug.cli.audit import audit
 from ketenbrug.cli.config import config
 from ketenbrug.cli.contracts import contracts
+from ketenbrug.cli.conventions import HubGroup
 from ketenbrug.cli.database import db
 from ketenbrug.cli.extract import extract
 from ketenbrug.cli.hub import demo, ui
@@ -27,17 +28,30 @@ from ketenbrug.cli.status import status
 from ketenbrug.cli.world import world
 
 
-class _HubCommandLine(click.Group):
-    """Shows the hub's refusals (a widened file, a replaced key, a tampered log) as one
-    clear line and exit 1, not as a traceback: they are the user's to fix, not bugs."""
+class _HubCommandLine(HubGroup):
+    """Every failure is one line on stderr and a non-zero exit; a traceback only with
+    `--debug`. The hub's refusals (a widened file, a replaced key, a tampered log) are the
+    user's to fix and say so; anything else is named with its type, as a bug would be."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort, click.ClickException):
+            raise
         except Exception as exc:
+            from ketenbrug import run_lock
+
+            if isinstance(exc, run_lock.HubBusy):
+                click.echo(f"error: {exc}", err=True)
+                ctx.exit(3)
             if isinstance(exc, _refusals()):
                 raise click.ClickException(str(exc)) from None
-            raise
+            if ctx.meta.get(_DEBUG):
+                raise
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            raise click.ClickException(
+                f"{type(exc).__name__}: {first_line} (`ketenbrug --debug ...` shows the "
+                "traceback)") from None
 
 
 def _refusals() -> tuple[type[Exception], ...]:
@@ -54,9 +68,16 @@ def _refusals() -> tuple[type[Exception], ...]:
             LogTampered, VaultError)
 
 
+_DEBUG = "ketenbrug.debug"
+
+
 @click.group(cls=_HubCommandLine)
-def main() -> None:
+@click.version_option(package_name="ketenbrug", message="ketenbrug %(version)s")
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Ketenbrug: purpose-limited data hub between the justice chain and the social domain."""
+    ctx.meta[_DEBUG] = debug
     # Owner-only by default: whatever this process or its children (Dagster's storage,
     # dbt's artefacts, DuckDB's .wal) create holds or derives from personal data.
     os.umask(0o077)

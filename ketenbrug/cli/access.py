@@ -43,8 +43,19 @@ def busy_holder(settings: Settings, wait_s: float = READ_WAIT_S) -> dict | None:
                                     say=lambda line: click.echo(line, err=True))
 
 
+def require_hub(settings: Settings) -> None:
+    """Refuse (exit 1) a home that does not exist: a mistyped KETENBRUG_HOME would
+    otherwise answer from, or create, an empty hub."""
+    if not settings.home.is_dir():
+        raise click.ClickException(
+            f"no hub at {settings.home}: that folder does not exist (point KETENBRUG_HOME "
+            "at the hub's home, or make one with `ketenbrug demo` or `ketenbrug run`)")
+
+
 def wait_to_read(settings: Settings) -> None:
-    """Return when the warehouse may be read; refuse (exit 1) while a run keeps writing it."""
+    """Return when the warehouse may be read; refuse (exit 1) a home that does not exist,
+    and while a run keeps writing the warehouse."""
+    require_hub(settings)
     holder = busy_holder(settings)
     if holder is not None:
         raise click.ClickException(
@@ -57,6 +68,7 @@ def writing(settings: Settings, what: str) -> Iterator[None]:
     """Hold the hub's run lock for a command that writes; refuse (exit 3) when it is held,
     and on PostgreSQL while a run launched from anywhere (UI, schedule, another machine)
     is in progress."""
+    require_hub(settings)
     try:
         with ExitStack() as held:
             held.enter_context(run_lock.hold(settings.home, what=what))

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
 
+from ketenbrug.cli.conventions import HubGroup
 from ketenbrug.config import Settings, example_env
 
 
-@click.group()
+@click.group(cls=HubGroup)
 def config() -> None:
     """The hub's configuration: environment over ketenbrug.yaml over the defaults."""
 
 
 @config.command()
-def show() -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {setting: {value, origin}} as one JSON document.")
+def show(as_json: bool) -> None:
     """Print every setting's effective value and where it came from; secrets masked."""
     settings = Settings.load()
     rows = settings.shown()
+    if as_json:
+        click.echo(json.dumps({name: {"value": value, "origin": origin}
+                               for name, value, origin in rows}, indent=2, sort_keys=True))
+        return
     width = max(len(name) for name, _, _ in rows)
     click.echo(f"profile {settings.profile}: warehouse {settings.warehouse}, "
                f"vault {settings.vault}")

@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 import yaml
 
+from ketenbrug.cli.conventions import HubGroup
 
-@click.group()
+
+@click.group(cls=HubGroup)
 def contracts() -> None:
     """ODCS v3 data contracts under contracts/."""
 

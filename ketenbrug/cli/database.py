@@ -6,12 +6,13 @@ import os
 
 import click
 
+from ketenbrug.cli.conventions import HubGroup
 from ketenbrug.config import Settings
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-@click.group()
+@click.group(cls=HubGroup)
 def db() -> None:
     """The postgres profile's roles and databases (KETENBRUG_PROFILE=postgres)."""
 

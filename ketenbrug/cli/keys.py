@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
 
 from ketenbrug.cli.access import wait_to_read, writing
+from ketenbrug.cli.conventions import HubGroup
 from ketenbrug.config import Settings
 
 
-@click.group()
+@click.group(cls=HubGroup)
 def keys() -> None:
     """Master keys under KETENBRUG_KEYS_DIR (default var/keys): never printed, never committed."""
 
@@ -26,7 +28,8 @@ def init() -> None:
 
 
 @keys.command()
-def status() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the key status as JSON.")
+def status(as_json: bool) -> None:
     """Key versions, each one's check value, and whether vault and warehouse agree.
 
     Exits 1 on a key whose check value differs from the one recorded beside it or in
@@ -44,6 +47,16 @@ def status() -> None:
         click.echo(f"no keys under {settings.keys_dir}: run `ketenbrug keys init`")
         sys.exit(1)
     problems = key_check_problems(store, settings.vault)
+    if as_json:
+        state = linkage_state(store, settings.vault, settings.warehouse)
+        click.echo(json.dumps({
+            "versions": [{"version": i.version, "current": i.is_current,
+                          "created_at": str(i.created_at), "check_ok": i.version not in problems}
+                         for i in versions],
+            "problems": list(problems.values()), "vault_under": list(state.vault),
+            "warehouse_under": list(state.warehouse), "rotation_finished": state.consistent},
+            indent=2, sort_keys=True))
+        sys.exit(1 if problems or not state.consistent else 0)
     for info in versions:
         marker = "current" if info.is_current else "history"
         click.echo(f"  v{info.version}  {marker:<8} created {info.created_at}  "

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ketenbrug.cli.access import wait_to_read
+from ketenbrug.cli.conventions import HubGroup, as_of_option
 from ketenbrug.config import Settings
 from ketenbrug.databases import exists
 from ketenbrug.project_files import DBT_PROJECT_DIR
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 WORLD_FILE = "world.json"  # the demo's world parameters (never identities)
 
 
-@click.group()
+@click.group(cls=HubGroup)
 def privacy() -> None:
     """Privacy officer's checks."""
 
@@ -29,8 +30,8 @@ def privacy() -> None:
 @privacy.command()
 @click.option("--clients", type=int, help="World size (default: the last demo's).")
 @click.option("--seed", type=int, help="World seed (default: the last demo's).")
-@click.option("--today", help="World date YYYY-MM-DD (default: the last demo's).")
-def scan(clients: int | None, seed: int | None, today: str | None) -> None:
+@as_of_option("World date YYYY-MM-DD [default: the last demo's].")
+def scan(clients: int | None, seed: int | None, as_of: date | None) -> None:
     """Fail on any identity outside the vault and the sealed packages.
 
     Scans every warehouse table, the Dagster run and event storage, the logs and every
@@ -47,7 +48,7 @@ def scan(clients: int | None, seed: int | None, today: str | None) -> None:
     recorded = recorded_world(settings)
     params: dict[str, Any] = {
         "clients": clients or recorded.get("clients"), "seed": seed or recorded.get("seed"),
-        "today": today or recorded.get("today")}
+        "today": as_of.isoformat() if as_of else recorded.get("today")}
     if bool(params["clients"]) != bool(params["seed"]):
         raise click.UsageError("give both --clients and --seed, or neither")
     roots = list(dict.fromkeys([settings.home, settings.dagster_home, DBT_PROJECT_DIR / "logs",

@@ -7,10 +7,11 @@ import json
 import click
 
 from ketenbrug.cli.access import wait_to_read
+from ketenbrug.cli.conventions import HubGroup
 from ketenbrug.config import Settings
 
 
-@click.group()
+@click.group(cls=HubGroup)
 def profiles() -> None:
     """Client profiles as a probation officer reads them (every read is logged)."""
 
@@ -19,7 +20,8 @@ def profiles() -> None:
 @click.option("--org", required=True, type=click.Choice(["RN", "SVG", "LJR"]),
               help="Your probation organisation: you see its clients only.")
 @click.option("--client", "client_pseudonym", help="One client's pseudonym.")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1),
+              help="At most this many profiles (JSON lines).")
 def show(org: str, client_pseudonym: str | None, limit: int) -> None:
     """Print the organisation's client profiles (pseudonymised)."""
     from ketenbrug.delivery.profile_reads import read_profiles

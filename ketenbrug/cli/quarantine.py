@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 
 import click
 
 from ketenbrug.cli.access import wait_to_read, writing
+from ketenbrug.cli.conventions import HubGroup
 from ketenbrug.config import Settings
 
 
-@click.group()
+@click.group(cls=HubGroup)
 def quarantine() -> None:
     """Batches held back by their data contract. Reports name rules and record keys only."""
 
@@ -19,13 +21,17 @@ def quarantine() -> None:
 @quarantine.command("list")
 @click.option("--status", default="quarantined", show_default=True,
               type=click.Choice(["quarantined", "released", "dropped", "passed", "all"]))
-def list_(status: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the batches as a JSON list.")
+def list_(status: str, as_json: bool) -> None:
     """Batches in quarantine (or with another status), newest first."""
     from ketenbrug.stewardship.quarantine import list_batches
 
     settings = Settings.from_env()
     wait_to_read(settings)
     batches = list_batches(settings.warehouse, status)
+    if as_json:
+        click.echo(json.dumps(batches, default=str, indent=2, sort_keys=True))
+        return
     if not batches:
         click.echo(f"no {status} batches" if status != "all" else "no batches")
     for b in batches:
@@ -36,7 +42,9 @@ def list_(status: str) -> None:
 
 @quarantine.command()
 @click.argument("batch_id")
-def show(batch_id: str) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the ledger row, rejections and decisions as one JSON document.")
+def show(batch_id: str, as_json: bool) -> None:
     """Why a batch is held: failed rules with counts and record keys, rejections, decisions."""
     from ketenbrug.stewardship.quarantine import QuarantineError, show_batch
 
@@ -47,11 +55,16 @@ def show(batch_id: str) -> None:
     except QuarantineError as exc:
         raise click.ClickException(str(exc)) from None
     ledger = report.ledger
+    if as_json:
+        click.echo(json.dumps({"ledger": ledger, "rejections": report.rejections,
+                               "decisions": report.decisions},
+                              default=str, indent=2, sort_keys=True))
+        return
     click.echo(f"batch    {batch_id}\nsource   {ledger['source']}.{ledger['dataset']}\n"
                f"status   {ledger['status']} (contract v{ledger['contract_version']})\n"
                f"records  received {ledger['received']} = staged {ledger['staged']} + "
-               f"quarantined {ledger['quarantined']} + unchanged {ledger.get('unchanged', 0)} + "
-               f"rejected {ledger['rejected']}")
+               f"quarantined {ledger['quarantined']} + unchanged "
+               f"{ledger.get('unchanged', 0)} + rejected {ledger['rejected']}")
     click.echo("contract verdict:")
     for rule in (ledger["verdict"] or "not yet checked").split("; "):
         click.echo(f"  {rule}")

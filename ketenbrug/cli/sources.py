@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from ketenbrug.cli.conventions import HubGroup
 from ketenbrug.config import ConfigError, Settings
 from ketenbrug.connectors import CONNECTORS, SOURCES, HttpSettings, SourceError
 
@@ -33,7 +34,7 @@ class SourceReport:
         return not self.errors and not any("missing" in f for f in self.fields)
 
 
-@click.group()
+@click.group(cls=HubGroup)
 def sources() -> None:
     """The source systems the hub pulls from."""
 

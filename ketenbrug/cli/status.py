@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ketenbrug import run_lock
-from ketenbrug.cli.access import busy_holder, runs_in_progress
+from ketenbrug.cli.access import busy_holder, require_hub, runs_in_progress
 from ketenbrug.config import Settings
 
 if TYPE_CHECKING:  # the module reads the warehouse: imported when status is asked for
@@ -31,7 +31,9 @@ HEALTHY, NEEDS_ATTENTION, NOT_JUDGED = 0, 1, 3
 def status(as_json: bool) -> None:
     """Is the hub healthy: last runs, rows per mart, open quarantines, stale marts and
     failed checks. Exit 0 healthy, 1 needs attention, 3 a run is writing (not judged)."""
-    sys.exit(print_status(Settings.from_env(), as_json=as_json)[0])
+    settings = Settings.from_env()
+    require_hub(settings)
+    sys.exit(print_status(settings, as_json=as_json)[0])
 
 
 def print_status(settings: Settings, as_json: bool = False) -> tuple[int, HubStatus]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from ketenbrug.cli.conventions import HubGroup, as_of_option
 from ketenbrug.config import Settings
 
 STATE_FILE = "server.json"
@@ -34,7 +35,7 @@ def _state_option(command):
     )(command)
 
 
-@click.group()
+@click.group(cls=HubGroup)
 def world() -> None:
     """The synthetic source world: five source systems over HTTP on 127.0.0.1."""
 
@@ -44,14 +45,13 @@ def world() -> None:
               help="Synthetic population size.")
 @click.option("--seed", default=20261129, show_default=True, help="Seed of the synthetic world.")
 @click.option("--faults", default="", help="Fault spec, e.g. 'dji:429x2,care:malformed' (API.md).")
-@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="The world's today [default: the current date].")
+@as_of_option("The world's today, YYYY-MM-DD [default: the current date].")
 @click.option("--invalid-bsn-share", default=0.0, show_default=True,
               type=click.FloatRange(0, 1), help="Share of persons with an invalid BSN.")
 @click.option("--ground-truth", type=click.Path(path_type=Path), default=None,
               help=f"Ground-truth file [default: $KETENBRUG_HOME/world/{GROUND_TRUTH_FILE}].")
 @_state_option
-def serve(clients: int, seed: int, faults: str, today, invalid_bsn_share: float,
+def serve(clients: int, seed: int, faults: str, as_of, invalid_bsn_share: float,
           ground_truth: Path | None, state_file: Path | None) -> None:
     """Generate a world and serve its source systems until interrupted (Ctrl-C)."""
     from ketenbrug.simulators import FaultSpec, WorldServer, generate_world
@@ -61,7 +61,7 @@ def serve(clients: int, seed: int, faults: str, today, invalid_bsn_share: float,
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--faults") from None
     started = time.perf_counter()
-    the_world = generate_world(clients, seed, today.date() if today else None, invalid_bsn_share)
+    the_world = generate_world(clients, seed, as_of, invalid_bsn_share)
     truth = the_world.write_ground_truth(ground_truth or _world_dir() / GROUND_TRUTH_FILE)
     state_path = state_file or _world_dir() / STATE_FILE
     # SIGTERM (a supervisor, a test) ends the server as cleanly as Ctrl-C does.
@@ -107,7 +107,7 @@ def advance(days: int, seed: int | None, state_file: Path | None) -> None:
         click.echo(f"note: the world's today {status['today']} is after the current date: "
                    "its changes are stamped in the future, and the hub's contracts "
                    "quarantine them (not_in_future rules). To follow a world day by day, "
-                   "serve it from an earlier date (`world serve --today YYYY-MM-DD`).",
+                   "serve it from an earlier date (`world serve --as-of YYYY-MM-DD`).",
                    err=True)
 
 

@@ -134,7 +134,7 @@ def test_a_rotation_killed_between_vault_and_warehouse_is_finished_not_repeated(
     # Nothing that re-identifies, delivers or removes runs on half-rotated linkage.
     refused = demo(crash_home)
     assert refused.returncode == 1 and "key rotation was interrupted" in refused.stderr
-    retention = cli(crash_home, "retention", "apply", "--as-of", "2030-01-01")
+    retention = cli(crash_home, "retention", "apply", "--as-of", "2030-01-01", "--yes")
     assert retention.returncode == 1 and "key rotation was interrupted" in retention.stderr
     assert _persons_in_vault(crash_home) == persons
 
@@ -158,12 +158,12 @@ def test_retention_killed_midway_removes_nothing_then_keeps_the_books(crash_home
     assert demo(crash_home).returncode == 0
     with warehouse.connect(crash_home / "warehouse.duckdb", read_only=True) as con:
         before = con.execute("select count(*) from landing.dji__detentions").fetchone()
-    assert killed(cli(crash_home, "retention", "apply", "--as-of", "2030-01-01",
+    assert killed(cli(crash_home, "retention", "apply", "--as-of", "2030-01-01", "--yes",
                       failpoint="retention:warehouse"))
     with warehouse.connect(crash_home / "warehouse.duckdb", read_only=True) as con:
         assert con.execute("select count(*) from landing.dji__detentions").fetchone() == before
     _assert_books_balance(crash_home)
-    done = cli(crash_home, "retention", "apply", "--as-of", "2030-01-01")
+    done = cli(crash_home, "retention", "apply", "--as-of", "2030-01-01", "--yes")
     assert done.returncode == 0, done.stderr
     _assert_books_balance(crash_home)
     rerun = demo(crash_home)

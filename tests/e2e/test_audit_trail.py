@@ -181,7 +181,7 @@ def test_retention_removes_exactly_what_is_due(demo_home, tmp_path):
             "select _record_key from landing.dji__detentions where actual_release_date is null "
             "or try_cast(actual_release_date as date) >= ?",
             [as_of - timedelta(days=30 * 6 - 3)]).fetchall()}
-    done = cli(copy, "retention", "apply", "--as-of", as_of.isoformat())
+    done = cli(copy, "retention", "apply", "--as-of", as_of.isoformat(), "--yes")
     assert done.returncode == 0, done.stderr
     with duckdb.connect(str(copy / "warehouse.duckdb"), read_only=True) as con:
         left = {k for (k,) in con.execute("select _record_key from landing.dji__detentions")
@@ -201,7 +201,7 @@ def test_retention_keeps_the_books_and_the_next_run_passes(demo_home, tmp_path):
     planned = cli(copy, "retention", "plan", "--as-of", as_of)
     assert planned.returncode == 0, planned.stderr
     assert _last_disclosure(copy)["event"] != "retention"
-    applied = cli(copy, "retention", "apply", "--as-of", as_of)
+    applied = cli(copy, "retention", "apply", "--as-of", as_of, "--yes")
     assert applied.returncode == 0, applied.stderr
     counts = dict(re.findall(r"^\s+(\w+\.\w+)\s+(\d+) record\(s\)", planned.stdout, re.M))
     assert counts == dict(re.findall(r"^\s+(\w+\.\w+)\s+(\d+) record\(s\) removed",

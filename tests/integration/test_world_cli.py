@@ -25,7 +25,7 @@ def served(tmp_path):
     """A `world serve` process on a small world; yields (lines printed, state file, env)."""
     env = {**os.environ, "KETENBRUG_HOME": str(tmp_path)}
     command = [sys.executable, "-c", "from ketenbrug.cli.world import world; world()", "serve",
-               "--clients", "300", "--seed", "5", "--today", "2026-11-29",
+               "--clients", "300", "--seed", "5", "--as-of", "2026-11-29",
                "--faults", "dji:503x1", "--invalid-bsn-share", "0.05"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)

@@ -16,7 +16,7 @@ def lineage_summary(report: ProvenanceReport, html: Path, svg: Path) -> dict:
         "disclosure_log": report.disclosure_log, "generated_at": report.generated_at,
         "outputs": [{
             "name": out.name, "kind": out.kind, "purposes": list(out.purposes),
-            "sources": [d.label for d in out.datasets],
+            "sources": [d.label for d in out.datasets], "delivers": list(out.delivers),
             "recipients": [{
                 "recipient": r.recipient, "persons": r.persons, "deliveries": r.deliveries,
                 "last_at": r.last_at,

@@ -7,7 +7,8 @@ Drawn from the Dagster asset graph (which landing datasets lie upstream), the db
 (column meta, compiled SQL), the connector manifests and the ODCS contracts. Field-level
 lineage comes from `pipelines.column_lineage` (sqlglot over the compiled SQL); when the
 manifest has no compiled SQL the report falls back to model level and says so. Holds
-names, bases and counts only: no personal value is read.
+names, bases and counts only: no personal value is read. Actual recipients are counted
+in distinct persons (ketenbrug.audit.recipients).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ketenbrug.audit.graph import (
     recipient_kinds,
     traced_columns,
 )
+from ketenbrug.audit.recipients import ActualRecipient, actual_recipients
 from ketenbrug.connectors.manifest import DatasetManifest
 from ketenbrug.contracts.odcs import load_contract
 from ketenbrug.contracts.registers import load_purposes
@@ -62,15 +64,6 @@ class SourceField:
     columns: tuple[str, ...] = ()  # output columns derived from it (field level only)
 
 
-@dataclass(frozen=True)
-class ActualRecipient:
-    recipient: str  # `<kind>:<id>`, as the disclosure log writes it
-    disclosures: int
-    persons: int  # persons in delivery entries (re-identification entries not added twice)
-    last_at: str
-    events: tuple[str, ...]
-
-
 @dataclass
 class Output:
     name: str
@@ -82,6 +75,7 @@ class Output:
     recipient_kinds: tuple[str, ...] = ()
     exposure_recipients: tuple[str, ...] = ()
     actual_recipients: list[ActualRecipient] = field(default_factory=list)
+    delivers: tuple[str, ...] = ()  # a delivery: the marts it delivers
 
 
 @dataclass
@@ -119,9 +113,11 @@ def build_lineage(parents: Parents, manifest: Mapping[str, Any], *, compiled: bo
             datasets=[_source_dataset(ds) for ds in sources],
             recipient_kinds=recipient_kinds(purposes),
             exposure_recipients=_exposure_recipients(manifest, name, upstream),
-            actual_recipients=_actual_recipients(entries, purposes),
+            actual_recipients=actual_recipients(entries, purposes),
         )
         covered = [name] if out.kind == "mart" else sorted(upstream & set(mart_nodes))
+        if out.kind == "delivery":
+            out.delivers = tuple(covered)
         if traced is not None:
             out.fields = _traced_fields(traced, covered, landing)
         else:
@@ -208,16 +204,3 @@ def _exposure_recipients(manifest: Mapping[str, Any], name: str, upstream: set[s
             recipients = meta.get("recipients", [])
             named |= {recipients} if isinstance(recipients, str) else set(recipients)
     return tuple(sorted(named))
-
-
-def _actual_recipients(entries: list[dict], purposes: tuple[str, ...]) -> list[ActualRecipient]:
-    grouped: dict[str, list[dict]] = {}
-    for entry in entries:
-        if entry.get("purpose") in purposes:
-            grouped.setdefault(str(entry.get("recipient")), []).append(entry)
-    return [ActualRecipient(
-        recipient=recipient, disclosures=len(items),
-        persons=sum(int(e.get("persons") or 0) for e in items if e.get("event") == "delivery"),
-        last_at=max(str(e.get("at", "")) for e in items),
-        events=tuple(sorted({str(e.get("event")) for e in items})))
-        for recipient, items in sorted(grouped.items())]

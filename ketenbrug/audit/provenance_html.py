@@ -1,5 +1,6 @@
-"""Render a ProvenanceReport as one self-contained HTML page: inline CSS, no script, no
-external asset, every text passed through html.escape.
+"""Render a ProvenanceReport as one self-contained HTML page: inline CSS, the lineage
+diagram as inline SVG, no script, no external asset, every text passed through
+html.escape.
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 
+from ketenbrug.audit.lineage_svg import render_svg
 from ketenbrug.audit.provenance import Output, ProvenanceReport
+from ketenbrug.audit.recipients import ActualRecipient
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1b1b;max-width:80rem}
@@ -21,6 +24,7 @@ section{border-top:2px solid #2b4c7e;margin-top:2rem;padding-top:.5rem}
 .note{background:#fff7e0;border-left:4px solid #e0a800;padding:.5rem 1rem}
 .special{font-weight:bold;color:#8a1c1c}
 code{font-size:.85rem}
+.diagram{overflow-x:auto}
 """
 _SPECIAL = {"criminal", "health", "identifying"}
 
@@ -82,13 +86,20 @@ def _section(out: Output) -> str:
                         [(_join(out.recipient_kinds), _join(out.exposure_recipients))]))
     if out.actual_recipients:
         parts.append(_table(
-            ["recipient (disclosure log)", "disclosures", "persons delivered", "events",
+            ["recipient (disclosure log)", "distinct persons", "deliveries", "events",
              "last at"],
-            [(r.recipient, str(r.disclosures), str(r.persons), _join(r.events), r.last_at)
+            [(r.recipient, _persons(r), str(r.deliveries), _join(r.events), r.last_at)
              for r in out.actual_recipients]))
     else:
         parts.append("<p>No disclosure of this purpose in the disclosure log.</p>")
     return "".join(parts) + "</section>"
+
+
+def _persons(recipient: ActualRecipient) -> str:
+    if not recipient.unreferenced:
+        return str(recipient.persons)
+    return (f"{recipient.persons} (of which {recipient.unreferenced} deliveries have no "
+            "subject references: their person counts are added, a person may count twice)")
 
 
 def render_html(report: ProvenanceReport) -> str:
@@ -102,6 +113,9 @@ def render_html(report: ProvenanceReport) -> str:
         f"<p>Generated {escape(report.generated_at)}. Disclosure log: {escape(log)}.</p>"
         f'<p class="note">Lineage: {escape(report.level)}.</p>'
         "<h2>Summary</h2>" + _summary(report)
+        + "<h2>Diagram</h2><p>Sources, datasets, marts and the recipients that received "
+        "data (hover an edge for its legal basis and counts).</p>"
+        f'<div class="diagram">{render_svg(report, standalone=False)}</div>'
         + "".join(_section(o) for o in report.outputs)
         + "</body></html>\n")
 

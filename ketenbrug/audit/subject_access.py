@@ -22,25 +22,34 @@ from ketenbrug.privacy import (
     KeyStore,
     Pseudonymiser,
     append_entry,
-    is_valid_bsn,
     linkage_basis,
 )
+from ketenbrug.privacy.bsn import parse_bsn
 from ketenbrug.privacy.checkpoints import checkpoint_hub_log
 from ketenbrug.privacy.disclosure_log import read_log_contents
 from ketenbrug.privacy.subject_refs import subject_refs
 from ketenbrug.warehouse.schema import DOMAIN_PSEUDONYMS
 
 PURPOSE = "privacy_audit"
+# What the subject is told of each disclosure of them: what went to whom, when, why, from
+# which sources. A whitelist, so that nothing naming the other persons of the same entry
+# (their `subject_refs`) - nor any field added to entries later - reaches the report.
+DISCLOSURE_FIELDS = ("seq", "at", "event", "recipient", "purpose", "legal_basis", "fields",
+                     "source_datasets", "persons", "run_id", "package", "channel",
+                     "billing_month")
 
 
 def subject_report(bsn: str, settings: Settings) -> dict:
-    """The report for `bsn`; refuses (ValueError) a number that fails the eleven-test.
+    """The report for `bsn` as typed (spaces or dots between digit groups allowed).
 
-    Damaged lines in the disclosure log are skipped and listed in the report
-    (`disclosure_log_damaged_lines`): the disclosures found may then be incomplete.
+    Refuses (ValueError, saying why: not 9 digits, fails the eleven-test, other
+    characters) what `privacy.bsn.parse_bsn` refuses. Holds the person's own data and the
+    disclosures of them, never a reference to another person of the same disclosure
+    (`persons` says how many there were). Damaged lines in the disclosure log are skipped
+    and listed in the report (`disclosure_log_damaged_lines`): the disclosures found may
+    then be incomplete.
     """
-    if not is_valid_bsn(bsn):
-        raise ValueError("that is not a valid BSN (it fails the eleven-test)")
+    bsn = parse_bsn(bsn)
     keys = KeyStore(settings.keys_dir)
     vault = IdentityVault(settings.vault, keys)
     internal = Pseudonymiser(keys.current(), INTERNAL_DOMAIN)
@@ -58,7 +67,7 @@ def subject_report(bsn: str, settings: Settings) -> dict:
     records, profiles = _warehouse_rows(settings.warehouse, every)
     refs = set(subject_refs(keys, every))
     log = read_log_contents(settings.disclosure_log)
-    disclosures = [e for e in log.entries if refs & set(e.get("subject_refs", []))]
+    disclosures = [_as_told(e) for e in log.entries if refs & set(e.get("subject_refs", []))]
     append_entry(settings.disclosure_log, {
         "event": "subject_access", "recipient": "privacy_officer", "purpose": PURPOSE,
         "legal_basis": load_purposes()[PURPOSE].legal_basis, "persons": 1,
@@ -74,6 +83,10 @@ def subject_report(bsn: str, settings: Settings) -> dict:
         # A damaged line may have held a disclosure of this person: say so, never guess.
         "disclosure_log_damaged_lines": [d.line for d in log.damaged],
     }
+
+
+def _as_told(entry: dict) -> dict:
+    return {k: entry[k] for k in DISCLOSURE_FIELDS if k in entry}
 
 
 def _predecessors(vault: IdentityVault, pseudonyms: set[str]) -> set[str]:

@@ -44,7 +44,7 @@ def status(as_json: bool) -> None:
     store = KeyStore(settings.keys_dir)
     versions = store.status()
     if not versions:
-        click.echo(f"no keys under {settings.keys_dir}: run `ketenbrug keys init`")
+        click.echo(f"no keys under {settings.keys_dir}: run `ketenbrug keys init`", err=True)
         sys.exit(1)
     problems = key_check_problems(store, settings.vault)
     if as_json:

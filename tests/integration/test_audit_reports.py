@@ -1,17 +1,22 @@
-"""The privacy officer's reports (`ketenbrug audit ...`) over a real small demo run: what
-they name, what they never contain, and that the OpenLineage export validates.
+"""The privacy officer's reports (`ketenbrug audit ...`) over a real small demo run and a
+little use of it: what they name and count, what they never contain, and that the
+OpenLineage export validates.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -28,20 +33,45 @@ from tests.openlineage_spec import problems, require_spec
 CLIENTS, SEED = 150, 777
 _HUB_VARS = ("KETENBRUG_WAREHOUSE", "KETENBRUG_VAULT", "KETENBRUG_KEYS_DIR", "DAGSTER_HOME",
              "KETENBRUG_OUTBOX", "KETENBRUG_DISCLOSURE_LOG", "KETENBRUG_DELIVERY_URL")
+_SVG = "{http://www.w3.org/2000/svg}"
 WARM_SOURCES = ("dji.detentions", "probation.clients", "probation.orders",
                 "wijkteam.involvements", "care.episodes")
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    """A hub home after one real `ketenbrug demo` (Dagster run, HTTP sources, dbt build)."""
-    home = tmp_path_factory.mktemp("audit_hub")
+def _python(home: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in _HUB_VARS}
     env["KETENBRUG_HOME"] = str(home)
-    done = subprocess.run(
-        [sys.executable, "-m", "ketenbrug.cli", "demo", "--clients", str(CLIENTS),
-         "--seed", str(SEED)], env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True,
+                          timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def _cli(home: Path, *args: str) -> str:
+    return _python(home, "-m", "ketenbrug.cli", *args)
+
+
+# A read that finds nobody (an organisation without clients; `profiles show` now refuses
+# --limit 0, older hubs did not): logged as the hub logs every read.
+_READ_NOBODY = ("from ketenbrug.config import Settings; "
+                "from ketenbrug.delivery.profile_reads import read_profiles; "
+                "assert read_profiles(Settings.from_env(), 'LJR', limit=0) == []")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    """A hub home after one real `ketenbrug demo` (Dagster run, HTTP sources, dbt build),
+    then used: RN reads its profiles (20) and one client twice, LJR's only read finds
+    nobody, and every package and statement is delivered twice more."""
+    home = tmp_path_factory.mktemp("audit_hub")
+    _cli(home, "demo", "--clients", str(CLIENTS), "--seed", str(SEED))
+    rows = [json.loads(line) for line in _cli(home, "profiles", "show", "--org", "RN")
+            .splitlines()]
+    for _ in range(2):
+        _cli(home, "profiles", "show", "--org", "RN", "--client", rows[0]["client_pseudonym"])
+    _python(home, "-c", _READ_NOBODY)
+    for _ in range(2):
+        _cli(home, "demo", "--clients", str(CLIENTS), "--seed", str(SEED), "--redeliver")
     return home
 
 
@@ -55,9 +85,9 @@ def _audit(home: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def lineage_html(home) -> str:
-    path = Path(_audit(home, "lineage").strip().splitlines()[-1])
-    assert path == home / "reports" / "lineage.html"
-    return path.read_text(encoding="utf-8")
+    printed = [Path(line) for line in _audit(home, "lineage").strip().splitlines()[-2:]]
+    assert printed == [home / "reports" / "lineage.html", home / "reports" / "lineage.svg"]
+    return printed[0].read_text(encoding="utf-8")
 
 
 def _section(html: str, anchor: str) -> str:
@@ -240,3 +270,138 @@ def test_an_event_the_spec_refuses_is_named_by_what_is_wrong(breakage, problem):
     require_spec()
     breakage(event)
     assert any(p.startswith(problem) for p in problems(event)), problems(event)
+
+
+def _by_output(summary: dict) -> dict[str, dict[str, dict]]:
+    return {o["name"]: {r["recipient"]: r for r in o["recipients"]} for o in summary["outputs"]}
+
+
+def test_lineage_counts_each_recipients_distinct_persons_beside_its_deliveries(home):
+    summary = json.loads(_audit(home, "lineage", "--json"))
+    assert Path(summary["html"]).is_file() and Path(summary["svg"]).is_file()
+    received = _by_output(summary)
+    log = read_log(home / "audit" / "disclosures.jsonl")
+    reads = [e["persons"] for e in log if e.get("event") == "profile_read"
+             and e["recipient"] == "probation_organisation:RN"]
+    assert sorted(reads) == [1, 1, 20]  # one client read twice, among the 20 read first
+    rn = received["client_profiles"]["probation_organisation:RN"]
+    assert (rn["persons"], rn["deliveries"], rn["persons_without_references"]) == (20, 3, 0)
+    # LJR's only read returned nobody: it received nothing, so it is no recipient.
+    assert "probation_organisation:LJR" not in received["client_profiles"]
+    handovers: dict[str, list[dict]] = {}
+    for entry in log:
+        if entry.get("event") == "delivery" and entry.get("purpose") == "warm_handover":
+            handovers.setdefault(entry["recipient"], []).append(entry)
+    assert set(received["delivery/warm_handover_packages"]) == set(handovers)
+    for recipient, entries in handovers.items():
+        got = received["delivery/warm_handover_packages"][recipient]
+        assert got["deliveries"] == len(entries) == 3, recipient  # demo, twice --redeliver
+        # The world did not change between the runs: the same persons thrice, once each
+        # (`persons` of an entry counts handover rows; one person may have two).
+        persons = {frozenset(e["subject_refs"]) for e in entries}
+        assert len(persons) == 1 and got["persons"] == len(persons.pop()) > 0, recipient
+        assert got["persons"] < sum(e["persons"] for e in entries), recipient
+    html = (home / "reports" / "lineage.html").read_text(encoding="utf-8")
+    profiles = _section(html, "out-client-profiles")
+    assert "<td>probation_organisation:RN</td><td>20</td><td>3</td>" in profiles
+    assert "probation_organisation:LJR" not in profiles
+
+
+def test_lineage_diagram_draws_every_source_mart_recipient_and_link(home, lineage_html):
+    summary = json.loads(_audit(home, "lineage", "--json"))
+    svg = ET.parse(summary["svg"]).getroot()
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    nodes = {(g.get("data-kind", ""), g.get("data-name", "")) for g in svg.iter(f"{_SVG}g")
+             if g.get("class") == "node"}
+    edges = {(g.get("data-from", ""), g.get("data-to", "")): g for g in svg.iter(f"{_SVG}g")
+             if g.get("class") == "edge"}
+    expected: set[tuple[str, str]] = set()
+    outputs = {o["name"]: o for o in summary["outputs"]}
+    for out in outputs.values():
+        marts = [out["name"]] if out["kind"] == "mart" else out["delivers"]
+        for label in out["sources"]:
+            slug = label.split(".")[0]
+            assert {("source", slug), ("dataset", label)} <= nodes
+            expected.add((f"source:{slug}", f"dataset:{label}"))
+            expected |= {(f"dataset:{label}", f"mart:{m}") for m in marts}
+        for recipient in out["recipients"]:
+            assert ("recipient", recipient["recipient"]) in nodes
+            if out["kind"] == "mart":
+                expected.add((f"mart:{out['name']}", f"recipient:{recipient['recipient']}"))
+            else:  # hung from the mart it delivers
+                assert any((f"mart:{m}", f"recipient:{recipient['recipient']}") in edges
+                           for m in marts)
+    assert {("mart", m) for m, o in outputs.items() if o["kind"] == "mart"} <= nodes
+    assert set(edges) == expected
+    for edge in edges.values():  # every link says what it rests on
+        assert edge.findtext(f"{_SVG}text", "").strip() and edge.findtext(f"{_SVG}title")
+    handover = [e.findtext(f"{_SVG}title", "") for (a, b), e in edges.items()
+                if a == "mart:warm_handover" and b.startswith("recipient:")]
+    assert handover and all("Pm art. 20d" in t and "via delivery/warm_handover_packages" in t
+                            for t in handover)
+    assert "<svg " in lineage_html and 'data-name="warm_handover"' in lineage_html
+
+
+def _opened_package_rows(home: Path, entry: dict) -> list[dict]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from ketenbrug.privacy import open_package
+    from ketenbrug.privacy.sealing import load_private_key
+
+    code = entry["recipient"].split(":")[1]
+    hub = Ed25519PublicKey.from_public_bytes((home / "keys" / "hub-signing.pub").read_bytes())
+    package = open_package(Path(entry["channel"]).read_bytes(), recipient_id=code,
+                           recipient_key=load_private_key(home / "keys" / "recipients"
+                                                          / f"{code}.key"), hub_key=hub)
+    return list(csv.DictReader(io.StringIO(package.files["warm_handover.csv"].decode())))
+
+
+def test_subject_report_holds_no_reference_to_the_persons_disclosed_with_them(home):
+    log_path = home / "audit" / "disclosures.jsonl"
+    shared = next(e for e in reversed(read_log(log_path)) if e.get("event") == "delivery"
+                  and e.get("purpose") == "warm_handover" and len(set(e["subject_refs"])) > 1)
+    rows = _opened_package_rows(home, shared)
+    subject, other = rows[0], next(r for r in rows if r["bsn"] != rows[0]["bsn"])
+    bsn = subject["bsn"]
+    report = json.loads(_audit(home, "subject", "--bsn", f"{bsn[:3]} {bsn[3:6]} {bsn[6:]}"))
+    assert {"field": "bsn", "value": bsn} in [
+        {"field": i["field"], "value": i["value"]} for i in report["identity_held"]]
+    told = [d for d in report["disclosures"] if d["event"] == "delivery"
+            and d["recipient"] == shared["recipient"]]
+    assert len(told) == 3 and told[-1]["package"] == shared["package"]
+    assert told[-1]["persons"] == shared["persons"]  # how many: fine; who: never
+    log = read_log(log_path)
+    own = set(next(e for e in reversed(log) if e.get("event") == "subject_access")
+              ["subject_refs"])
+    others = {r for e in log for r in e.get("subject_refs", [])} - own
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        pseudonyms = con.execute("select person_pseudonym, domain_pseudonym "
+                                 "from privacy.domain_pseudonyms").fetchall()
+    mine = set(report["pseudonyms"]) | {
+        r["domain_pseudonym"] for r in report["records"]["privacy.domain_pseudonyms"]}
+    others |= {p for row in pseudonyms for p in row} - mine
+    text = json.dumps(report)
+    assert others and not [r for r in others if r in text]
+    assert other["bsn"] not in text and other["person_ref"] not in text
+
+
+@pytest.mark.parametrize(("typed", "says"), [
+    ("12345", "is not 9 digits (it has 5)"),
+    ("123456789", "fails the eleven-test"),
+    ("123-456-782", "only the digits 0-9"),
+])
+def test_subject_refuses_a_mistyped_bsn_saying_what_is_wrong(home, typed, says):
+    env = dict.fromkeys(_HUB_VARS)
+    env["KETENBRUG_HOME"] = str(home)
+    result = CliRunner().invoke(audit, ["subject", "--bsn", typed], env=env)
+    assert result.exit_code == 1 and says in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_lineage_refuses_an_out_path_the_diagram_would_overwrite(home, tmp_path):
+    env = dict.fromkeys(_HUB_VARS)
+    env["KETENBRUG_HOME"] = str(home)
+    out = tmp_path / "report.svg"
+    result = CliRunner().invoke(audit, ["lineage", "--out", str(out)], env=env)
+    assert result.exit_code == 1 and "give the HTML report another suffix" in result.output
+    assert not out.exists()

@@ -54,7 +54,7 @@ def test_a_second_run_is_refused_while_readers_come_and_go(crash_home):
     assert first.returncode == 0, out[-2000:] + err[-2000:]
     assert "failed checks: none" in out
     assert readers and all("Could not set lock" not in r.stdout + r.stderr for r in readers)
-    assert all(r.returncode in (0, 1) for r in readers)
+    assert all(r.returncode in (0, 1, 3) for r in readers)
     # While the run writes DuckDB, status does not judge the hub (exit 3) and says who
     # writes; after it, the hub is healthy (exit 0).
     status = [r for r in readers if r.args[-1] == "status"]

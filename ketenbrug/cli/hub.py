@@ -75,13 +75,13 @@ def _demo(settings: Settings, clients: int, seed: int, fresh: bool, holder: dict
     with WorldServer(world, faults=faults) as server:
         for slug, url in server.base_urls.items():
             click.echo(f"  source {slug:<17} {url}")
-        if faults:
+        if faults.faults:
             click.echo(f"  faults {faults}")
         prepare_environment(settings, server.base_urls, server.credentials,
                             as_of_date=world.today.isoformat())
         record_world(settings, clients, seed, world.today)
         outcome = run_hub_quietly(settings, holder, redeliver=redeliver, rebuild=rebuild)
-        for name, touched in server.fault_report.items() if faults else ():
+        for name, touched in server.fault_report.items() if faults.faults else ():
             # Record keys of the synthetic world only: what a fault altered, to compare
             # with what the contracts quarantined.
             click.echo(f"  fault {name}: "

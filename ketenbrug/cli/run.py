@@ -14,7 +14,7 @@ from typing import Any
 from ketenbrug import run_lock
 from ketenbrug.cli.access import HOST_TAG, PID_TAG
 from ketenbrug.cli.instance import write_instance
-from ketenbrug.cli.run_progress import INVOCATION_TAG
+from ketenbrug.cli.run_progress import INVOCATION_TAG, RunWatcher
 from ketenbrug.config import BY_NAME, Settings, source_env
 
 
@@ -65,18 +65,20 @@ def run_hub_quietly(settings: Settings, holder: dict | None = None, *,
     os.environ.setdefault("DBT_USE_COLORS", "false")  # a log file, not a terminal
     invocation = str(uuid.uuid4())
     with quiet_terminal(settings.home / "logs") as (terminal, log):
-        # The instance's storage is created (and migrated) here, once, before the watcher
-        # opens it too: two threads creating a new SQLite storage stamp two schema heads.
+        # The instance's storage is created (and migrated) here, once, before a polling
+        # watcher opens it too: two threads creating a SQLite storage stamp two heads.
         DagsterInstance.get().dispose()
         click.echo(f"logs: {log} (dbt and Dagster, in full)", file=terminal)
-        with RunWatcher(invocation, terminal):
+        with RunWatcher(invocation, terminal,
+                        poll=settings.executor != "in_process") as progress:
             outcome = run_hub_job(holder, redeliver=redeliver, rebuild=rebuild,
-                                  tags={INVOCATION_TAG: invocation})
+                                  tags={INVOCATION_TAG: invocation}, progress=progress)
     return replace(outcome, log=log)
 
 
 def run_hub_job(holder: dict | None = None, *, redeliver: bool = False,
-                rebuild: bool = False, tags: Mapping[str, str] | None = None) -> RunOutcome:
+                rebuild: bool = False, tags: Mapping[str, str] | None = None,
+                progress: RunWatcher | None = None) -> RunOutcome:
     """Execute the `hub` job, then the `billing` job over every closed billing month, on the
     instance under DAGSTER_HOME; both runs are kept in its history.
 
@@ -102,12 +104,13 @@ def run_hub_job(holder: dict | None = None, *, redeliver: bool = False,
 
     with DagsterInstance.get() as instance:
         fail_dead_runs(instance)
-        hub = _execute(instance, settings, "hub", run_config("hub"), dict(tags or {}), holder)
+        hub = _execute(instance, settings, "hub", run_config("hub"), dict(tags or {}), holder,
+                       progress)
         results = [hub]
         months = _closed_billing_months(settings)
         if months and BILLING_STATEMENTS in _materialized(hub):
             results.append(_execute(instance, settings, "billing", run_config("billing"),
-                                    {**range_tags(months), **(tags or {})}, holder))
+                                    {**range_tags(months), **(tags or {})}, holder, progress))
         _checkpoint_disclosure_log()
     events = [event for result in results for event in result.all_events]
     return RunOutcome(
@@ -120,7 +123,7 @@ def run_hub_job(holder: dict | None = None, *, redeliver: bool = False,
 
 
 def _execute(instance, settings: Settings, job: str, run_config: dict, tags: dict,
-             holder: dict | None):
+             holder: dict | None, progress: RunWatcher | None = None):
     """One run of `job`: in this process (embedded), or with each step in a process of its
     own, which rebuilds the job from the settings exported before (multiprocess, Celery)."""
     from dagster import execute_job, reconstructable
@@ -133,6 +136,8 @@ def _execute(instance, settings: Settings, job: str, run_config: dict, tags: dic
         if holder is not None:  # the lock's record names the run now in progress
             holder["run_id"] = run_id
             run_lock.announce(settings.home, holder)
+        if progress is not None:
+            progress.attach(instance, job, run_id)
         return build_definitions(settings).resolve_job_def(job).execute_in_process(
             instance=instance, raise_on_error=False, run_id=run_id, tags=tags,
             run_config=run_config)

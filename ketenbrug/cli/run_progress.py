@@ -2,9 +2,8 @@
 
 dbt's and Dagster's own output (hundreds of lines: every model and test, warnings, step
 debug lines, also from step processes) goes to a log file under the home, whose path is
-printed (`quiet_terminal`). The lines come from the run's events in the Dagster instance,
-read by a thread while the run goes on (`RunWatcher`), so they are the same for every
-executor: in process, multiprocess and Celery alike.
+printed (`quiet_terminal`). The lines come from the run's events (`RunWatcher`), so they
+are the same for every executor: in process, multiprocess and Celery alike.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 INVOCATION_TAG = "ketenbrug/invocation"
-_POLL_SECONDS = 0.5
+_POLL_SECONDS = 1.0
 
 
 @contextmanager
@@ -95,8 +94,8 @@ def describe_step(key: str, step: _Step, ended: float, failed: bool) -> str:
         if "inputs_as_at_run" in meta:
             said = f"no model rebuilt: inputs as at run {str(meta['inputs_as_at_run'])[:8]}"
         else:
-            said = (f"{len(step.materializations)} models, {len(step.checks)} tests "
-                    f"({failed_tests} failed)")
+            said = (f"{len(step.materializations)} models and seeds built, "
+                    f"{len(step.checks)} tests as checks ({failed_tests} failed)")
         return f"  {'dbt':<9} {'build':<38} {took}  {said}"
     if key.startswith("delivery__") and step.materializations:
         meta = step.materializations[0][1]
@@ -157,13 +156,21 @@ def _plain(metadata: dict) -> dict[str, Any]:
 
 
 class RunWatcher:
-    """Follows the runs tagged with one invocation, printing their step lines as they end."""
+    """Prints the step lines of the runs of one invocation as their steps end.
 
-    def __init__(self, invocation: str, terminal: IO[str]):
+    A run executed in this process is followed through the instance's event listener
+    (`attach`): every event reaches it as it is stored, at no cost. Runs whose steps
+    execute elsewhere (multiprocess, Celery) are followed by reading the instance every
+    second from a thread (`poll`), found by the invocation's tag.
+    """
+
+    def __init__(self, invocation: str, terminal: IO[str], poll: bool = False):
         self.invocation = invocation
         self._terminal = terminal
+        self._lines: dict[str, StageLines] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._follow, name="run-progress", daemon=True)
+        self._thread = (threading.Thread(target=self._follow, name="run-progress", daemon=True)
+                        if poll else None)
         self._live = _Spinner(terminal) if terminal.isatty() else None
 
     def emit(self, line: str) -> None:
@@ -173,13 +180,30 @@ class RunWatcher:
             self._terminal.write(line + "\n")
             self._terminal.flush()
 
+    def attach(self, instance, job: str, run_id: str) -> None:
+        """Follow `run_id`, about to execute in this process on `instance`."""
+        self._begin(job, run_id)
+        instance.add_event_listener(run_id, lambda entry: self._feed(run_id, entry))
+
+    def _begin(self, job: str, run_id: str) -> None:
+        self._lines[run_id] = StageLines(self.emit)
+        self.emit(f"{job} run {run_id}:")
+
+    def _feed(self, run_id: str, entry) -> None:
+        lines = self._lines[run_id]
+        lines.feed(entry)
+        if self._live:
+            self._live.update(lines.running)
+
     def __enter__(self) -> RunWatcher:
-        self._thread.start()
+        if self._thread:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread:
+            self._thread.join(timeout=30)
         if self._live:
             self._live.stop()
 
@@ -187,23 +211,18 @@ class RunWatcher:
         from dagster import DagsterInstance, RunsFilter
 
         cursors: dict[str, str | None] = {}
-        lines: dict[str, StageLines] = {}
         with DagsterInstance.get() as instance:
             while True:
                 stopping = self._stop.is_set()  # read first: one last pass after the end
                 runs = instance.get_runs(RunsFilter(tags={INVOCATION_TAG: self.invocation}))
                 for run in reversed(runs):  # oldest first: the hub run, then billing
-                    if run.run_id not in lines:
-                        lines[run.run_id] = StageLines(self.emit)
-                        cursors[run.run_id] = None
-                        self.emit(f"{run.job_name} run {run.run_id}:")
-                    page = instance.get_records_for_run(run.run_id, cursor=cursors[run.run_id],
+                    if run.run_id not in self._lines:
+                        self._begin(run.job_name, run.run_id)
+                    page = instance.get_records_for_run(run.run_id, cursor=cursors.get(run.run_id),
                                                         limit=1000)
                     for record in page.records:
-                        lines[run.run_id].feed(record.event_log_entry)
+                        self._feed(run.run_id, record.event_log_entry)
                     cursors[run.run_id] = page.cursor
-                if self._live:
-                    self._live.update([s for lns in lines.values() for s in lns.running])
                 if stopping:
                     return
                 self._stop.wait(_POLL_SECONDS)

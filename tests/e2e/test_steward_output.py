@@ -40,7 +40,7 @@ def test_a_faulty_day_is_quiet_names_the_commands_and_status_stays_honest(tmp_pa
     (held,) = re.findall(r"^  contract\s+dji\.detentions\s+[\d.]+ s  QUARANTINED batch (\S+)$",
                          out, re.M)
     assert re.search(r"^  contract\s+probation\.clients\s+[\d.]+ s  passed$", out, re.M)
-    assert re.search(r"^  dbt\s+build\s+[\d.]+ s  \d+ models", out, re.M)
+    assert re.search(r"^  dbt\s+build\s+[\d.]+ s  \d+ models and seeds built", out, re.M)
     assert re.search(r"^  delivery\s+warm_handover_packages\s+[\d.]+ s  \d+ delivered", out,
                      re.M)
 

@@ -21,6 +21,7 @@ import re
 from enum import StrEnum
 
 from ketenbrug.connectors.manifest import DatasetManifest
+from ketenbrug.databases import POSTGRES, dialect
 from ketenbrug.privacy.domains import DOMAIN_TABLE, FORMER_TABLE
 from ketenbrug.warehouse.connection import Connection
 
@@ -84,6 +85,7 @@ create table if not exists {DECISIONS} (
 LEDGER_TABLES = (BATCHES, REJECTIONS, CURSORS, DECISIONS)
 # The newest column of the ledger; a ledger that has it and every table is complete.
 _NEWEST_LEDGER_COLUMN = (BATCHES, "unchanged")
+_LEDGER_DDL_LOCK = 0x6B62_6C65_6467_6572  # "kbledger": who may create the ledger now
 
 
 def ensure_ledger(con: Connection) -> None:
@@ -97,8 +99,18 @@ def ensure_ledger(con: Connection) -> None:
         "select table_schema, table_name, column_name from information_schema.columns "
         "where table_schema = ?", [LANDING_SCHEMA]).fetchall()}
     tables = {table for table, _ in present}
-    if not (set(LEDGER_TABLES) <= tables and _NEWEST_LEDGER_COLUMN in present):
+    if set(LEDGER_TABLES) <= tables and _NEWEST_LEDGER_COLUMN in present:
+        return
+    if dialect(con) != POSTGRES:
         con.execute(LEDGER_DDL)
+        return
+    # Parallel landing steps would race on `create schema if not exists` (PostgreSQL's
+    # catalogue refuses the second with a unique violation): one at a time.
+    con.execute("select pg_advisory_lock(?)", [_LEDGER_DDL_LOCK])
+    try:
+        con.execute(LEDGER_DDL)
+    finally:
+        con.execute("select pg_advisory_unlock(?)", [_LEDGER_DDL_LOCK])
 
 
 def unchanged_column(con: Connection) -> str:

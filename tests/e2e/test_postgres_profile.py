@@ -46,7 +46,8 @@ RUN_BOUND = {"at", "seq", "hash", "prev_hash", "run_id", "generated_at", "log_he
              "manifest_sha256", "package_sha256", "sha256", "signature",
              # a package's content stamp covers how its vault sealed the identities
              "content_sha256",
-             "signed_in"}  # where checkpoints are kept: beside the file, or in a table
+             "signed_in",  # where checkpoints are kept: beside the file, or in a table
+             "hub_key_fingerprint", "supersedes"}  # each hub signs with a key of its own
 LANDING_TIMES = {"source_as_of"}  # dataset -> when it landed: the datasets are compared
 
 
@@ -153,6 +154,12 @@ def _deliveries(home: Path) -> dict[tuple[str, str], object]:
             received[code, name] = (_without_run(opened.manifest), opened.files)
         elif path.suffix == ".json":
             received[code, name] = _without_run(json.loads(path.read_text()))
+        elif path.suffix == ".sig":  # each hub signs with its own key: checked, not compared
+            hub_key.verify(path.read_bytes(), path.with_suffix(".json").read_bytes())
+            received[code, name] = "signed by this hub"
+        elif path.name == "hub-signing.pub":
+            assert path.read_bytes() == (keys / "hub-signing.pub").read_bytes()
+            received[code, name] = "this hub's public key"
         else:
             received[code, name] = path.read_bytes()
     return received

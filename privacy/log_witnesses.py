@@ -8,7 +8,7 @@ entry itself:
 - a handover manifest.json with manifest.sig beside it (kept by `extract open`): signed
   by the hub, its head in the log, and the delivery to that recipient in that run after it;
 - a billing manifest.json: its SHA-256 must be a delivery entry's `manifest_sha256`
-  (the log vouches for it; billing is not signed), its head in the log.
+  (the log vouches for it), its head in the log.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ Steps, each one transaction, each safe to run again after a crash:
 3. the warehouse is relinked: every table holding `person_pseudonym` moves to the new
    pseudonyms, and recipients' domain pseudonyms are re-derived, the ones they replace
    kept as former pseudonyms so a recipient's older references still resolve. Marts
-   built from them are rebuilt by the next hub run.
+   built from them are rebuilt by the next hub run. A municipality's `person_ref` is
+   not kept in these tables (it is re-keyed at delivery); its next package carries its
+   old -> new map, from this lineage and the older keys (delivery/person_ref_changes.py).
 
 Vault and warehouse are each a Target: a DuckDB file or a PostgreSQL database. The SQL
 is written once for both (information_schema, `split_part`, counts taken before an

@@ -9,7 +9,8 @@ Format v2 binds a package to its recipient three times over, so that one recipie
 cannot decrypt a package and pass it on re-encrypted as if the hub had sent it to
 another: the recipient's code and the hub's key id are in the HKDF `info` and in the
 clear header (the AEAD's associated data), and the signed manifest names the
-recipient, the fingerprint of the recipient's public key and the hub's key id.
+recipient, the fingerprint of the recipient's public key, the hub's key id and the hub
+key's fingerprint (privacy/hub_key.py: what a recipient compares out of band).
 `open_package` refuses a package unless all of them name the one opening it.
 """
 
@@ -32,6 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ketenbrug.privacy.file_modes import FileModeError, create_private, private_dir, require_private
+from ketenbrug.privacy.hub_key import HUB_KEY_FILE, KEY_BYTES, hub_key_fingerprint
 from ketenbrug.privacy.keys import KeyMaterialError
 
 MAGIC = b"KBPKG2\n"
@@ -78,8 +80,9 @@ def seal_package(
 ) -> bytes:
     """Return the sealed package bytes for `files`, bound to `recipient_id` and its key.
 
-    The manifest gains per-file SHA-256, the recipient, the fingerprint of its key and
-    the hub's key id. Refuses a recipient code or file name outside [A-Za-z0-9_.-].
+    The manifest gains per-file SHA-256, the recipient, the fingerprint of its key, the
+    hub's key id and the hub key's fingerprint. Refuses a recipient code or file name
+    outside [A-Za-z0-9_.-].
     """
     _require_recipient_id(recipient_id)
     for name in files:
@@ -88,6 +91,7 @@ def seal_package(
     kid = hub_key_id(signing_key.public_key())
     manifest = {**manifest, "format": FORMAT_VERSION, "recipient": recipient_id,
                 "recipient_key_sha256": recipient_key_sha256(recipient_key), "hub_key_id": kid,
+                "hub_key_fingerprint": hub_key_fingerprint(signing_key.public_key()),
                 "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}}
     manifest_bytes = json.dumps(manifest, sort_keys=True, indent=2).encode()
     inner = io.BytesIO()
@@ -152,6 +156,10 @@ def open_package(
             raise PackageError("manifest signature does not verify against the hub key") from None
         manifest = json.loads(manifest_bytes)
         _require_bound_to(manifest, recipient_id, recipient_key.public_key(), trusted_kid)
+        signed_fingerprint = manifest.get("hub_key_fingerprint")
+        if signed_fingerprint not in (None, hub_key_fingerprint(hub_key)):  # None: older ones
+            raise PackageError(f"signed manifest names hub key fingerprint {signed_fingerprint}, "
+                               "not that of the hub key given")
         files = {name: archive.read(f"data/{name}") for name in manifest["files"]}
     for name, digest in manifest["files"].items():
         if hashlib.sha256(files[name]).hexdigest() != digest:
@@ -196,9 +204,14 @@ def _derive(shared: bytes, ephemeral_pub: bytes, recipient_pub: X25519PublicKey,
 # also generates each recipient's pair, standing in for the key a municipality holds.
 
 def load_or_create_signing_key(keys_dir: Path) -> Ed25519PrivateKey:
-    """Return the hub's Ed25519 signing key, creating it on first use; refuses a key
-    file group or others can read (KeyMaterialError)."""
-    return _load_or_create(keys_dir / "hub-signing", Ed25519PrivateKey)
+    """Return the hub's Ed25519 signing key, creating it on first use, with its public
+    half in `hub-signing.pub` (written again when missing: recipients are given it);
+    refuses a key file group or others can read (KeyMaterialError)."""
+    key = _load_or_create(keys_dir / "hub-signing", Ed25519PrivateKey)
+    public = keys_dir / HUB_KEY_FILE
+    if not public.exists():
+        public.write_bytes(key.public_key().public_bytes(_RAW, _RAW_PUB))
+    return key
 
 
 def load_or_create_recipient_key(keys_dir: Path, recipient_id: str) -> X25519PrivateKey:
@@ -215,10 +228,12 @@ def load_private_key(path: Path, kind=X25519PrivateKey):
         require_private(path, what="private key")
     except FileModeError as exc:
         raise KeyMaterialError(str(exc)) from None
+    data = path.read_bytes()
     try:
-        return kind.from_private_bytes(path.read_bytes())
+        return kind.from_private_bytes(data)
     except ValueError:
-        raise KeyMaterialError(f"{path} does not hold a raw 32-byte private key") from None
+        raise KeyMaterialError(f"{path} is {len(data)} bytes, not a private key: expected the "
+                               f"raw {KEY_BYTES}-byte key") from None
 
 
 def _load_or_create(stem: Path, kind):

@@ -1,11 +1,13 @@
 """Delivery of billing statements: one per municipality and closed month, as CSV and JSON,
-with a manifest (row count and SHA-256 per file) under outbox/<CBS code>/billing/<month>/.
+with a manifest (row count and SHA-256 per file) signed by the hub (manifest.sig) under
+outbox/<CBS code>/billing/<month>/, and the hub's public key in outbox/<CBS code>/.
 
 Statements hold agreements, hours and amounts - no personal data - so they are not
 sealed and nothing is re-identified; each municipality's delivery is still written to the
 disclosure log. Amounts are whole cents as billing_statements computed them (rounded
 once per line, halves away from zero); a statement's total is the plain sum of its
-lines, never rounded again.
+lines, never rounded again. The CSV shows them in euros and ends with the total
+(billing_csv.py); the JSON carries both cents and euros.
 """
 
 import hashlib
@@ -20,11 +22,15 @@ from pathlib import Path
 from ketenbrug import warehouse as warehouse_db
 from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.databases import Target, marts_schema
+from ketenbrug.delivery.billing_csv import euros, statement_csv
+from ketenbrug.delivery.billing_manifest import sign_manifest
 from ketenbrug.delivery.unchanged import CONTENT_STAMP, content_stamp
 from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy import Recipient, append_entry, read_log
-from ketenbrug.privacy.csv_safe import to_csv
+from ketenbrug.privacy.csv_safe import cell_text, date_only
 from ketenbrug.privacy.disclosure_log import LogLocation, log_head
+from ketenbrug.privacy.hub_key import hub_key_fingerprint, publish_hub_key
+from ketenbrug.privacy.sealing import hub_key_id, load_or_create_signing_key
 
 PURPOSE = "municipal_billing"
 FUNDING_STREAM = "municipal"
@@ -42,24 +48,24 @@ _FILE_PREFIX = "billing_statement_"
 
 
 def _text(value: object) -> object:
-    """JSON- and CSV-ready: decimals as exact text, dates ISO, booleans lowercase."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal | date):
-        return str(value)
+    """JSON-ready, in the CSV's form: decimals as exact text, dates ISO, booleans lowercase."""
+    if isinstance(value, bool | Decimal | date):
+        return cell_text(date_only(value))
     return value
 
 
 def statement(code: str, month: str, lines: Sequence[dict]) -> dict:
     """Return the JSON statement of one municipality and month: lines, totals and flags."""
+    cents = sum(int(line["amount_cents"]) for line in lines)
     return {
         "municipality_code": code, "billing_month": month, "currency": "EUR",
         "funding_stream": FUNDING_STREAM, "rounding": ROUNDING_RULE,
         "agreement_ids": sorted({line["agreement_id"] for line in lines}),
-        "lines": [{c: _text(line[c]) for c in STATEMENT_COLUMNS} for line in lines],
+        "lines": [{**{c: _text(line[c]) for c in STATEMENT_COLUMNS},
+                   "amount_eur": str(euros(line["amount_cents"]))} for line in lines],
         "totals": {
             **{c: str(sum((line[c] for line in lines), Decimal("0.00"))) for c in HOUR_TOTALS},
-            "amount_cents": sum(int(line["amount_cents"]) for line in lines),
+            "amount_cents": cents, "amount_eur": str(euros(cents)),
         },
         "flags": {
             "lines_outside_period": sum(bool(line["is_outside_period"]) for line in lines),
@@ -93,14 +99,17 @@ class BillingDelivery:
 
 
 def deliver_billing_statements(*, warehouse: Target, outbox: Path, disclosure_log: LogLocation,
-                               as_of: str, run_id: str, months: Sequence[str],
+                               keys_dir: Path, as_of: str, run_id: str, months: Sequence[str],
                                redeliver: bool = False) -> BillingDelivery:
-    """Write each municipality's statement of each of `months` (YYYY-MM) with its manifest
-    under outbox/<CBS code>/billing/<month>/ and log it, where it differs from the one last
-    delivered for that month (all of them: `redeliver`). A month delivered again is a
-    correction: its manifest names the delivery it supersedes.
+    """Write each municipality's statement of each of `months` (YYYY-MM) with its manifest,
+    signed with the hub's key in `keys_dir`, under outbox/<CBS code>/billing/<month>/ and
+    log it, where it differs from the one last delivered for that month (all of them:
+    `redeliver`). A month delivered again is a correction: its manifest names the delivery
+    it supersedes.
     """
     purpose = load_purposes()[PURPOSE]
+    signing_key = load_or_create_signing_key(keys_dir)
+    hub_key = signing_key.public_key()
     asked = set(months)
     by_statement: dict[tuple[str, str], list[dict]] = {}
     lines, as_of_per_source = _read_lines(warehouse)
@@ -129,18 +138,19 @@ def deliver_billing_statements(*, warehouse: Target, outbox: Path, disclosure_lo
         folder.mkdir(parents=True)
         body = statement(code, month, lines)
         stem = f"{_FILE_PREFIX}{code}_{month}"
-        csv_data = to_csv(STATEMENT_COLUMNS,
-                          [[_text(line[c]) for c in STATEMENT_COLUMNS] for line in lines])
+        csv_data = statement_csv(STATEMENT_COLUMNS, lines)
         json_data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode("utf-8")
         amount_cents = body["totals"]["amount_cents"]
-        files = [_write(folder, f"{stem}.csv", csv_data, len(lines)),
+        files = [_write(folder, f"{stem}.csv", csv_data, len(lines) + 1),  # + the total row
                  _write(folder, f"{stem}.json", json_data, len(lines))]
         manifest = {
             "recipient": code, "purpose": PURPOSE, "legal_basis": purpose.legal_basis,
             "funding_stream": FUNDING_STREAM, "billing_month": month, "as_of_date": as_of,
             "run_id": run_id, "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "agreement_ids": body["agreement_ids"], "amount_cents": amount_cents,
-            "rounding": ROUNDING_RULE, "files": files,
+            "amount_eur": body["totals"]["amount_eur"], "rounding": ROUNDING_RULE,
+            "files": files, "hub_key_id": hub_key_id(hub_key),
+            "hub_key_fingerprint": hub_key_fingerprint(hub_key),
             # A correction names the statement it replaces; the municipality keeps both.
             "supersedes": earlier["manifest_sha256"] if earlier else None,
             "source_as_of": {ds: as_of_per_source.get(ds) for ds in SOURCE_DATASETS},
@@ -149,6 +159,8 @@ def deliver_billing_statements(*, warehouse: Target, outbox: Path, disclosure_lo
         }
         manifest_bytes = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
         _write(folder, "manifest.json", manifest_bytes, len(files))
+        sign_manifest(folder, manifest_bytes, signing_key)
+        publish_hub_key(outbox / code, hub_key)  # what the signature is checked with
         append_entry(disclosure_log, {
             "event": "delivery", "recipient": str(Recipient("municipality", code)),
             "purpose": PURPOSE, "legal_basis": purpose.legal_basis,

@@ -13,6 +13,7 @@ from ketenbrug import warehouse as warehouse_db
 from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.databases import Target, fetch_rows, marts_schema
 from ketenbrug.delivery.handover_package import data_checksum, handover_files, handover_manifest
+from ketenbrug.delivery.person_ref_changes import CHANGES_FILE, MANIFEST_KEY, FormerRefs
 from ketenbrug.delivery.transport import (
     PACKAGE_SUFFIX,
     Delivered,
@@ -28,6 +29,7 @@ from ketenbrug.failpoints import failpoint
 from ketenbrug.privacy import Recipient, append_entry, read_log, reidentify, seal_package
 from ketenbrug.privacy.disclosure_log import LogLocation, log_head
 from ketenbrug.privacy.domains import rekey
+from ketenbrug.privacy.hub_key import publish_hub_key
 from ketenbrug.privacy.keys import KeyRing
 from ketenbrug.privacy.rotation import linkage_state
 from ketenbrug.privacy.sealing import load_or_create_recipient_key, load_or_create_signing_key
@@ -40,7 +42,8 @@ SOURCE_DATASETS = ("dji.detentions", "probation.clients", "probation.orders",
 IDENTITY_COLUMNS = ("bsn", "given_name", "surname", "birth_date")
 # The person in the municipality's own pseudonym domain: stable across its packages, so
 # it can match this week's handover to last week's without keying on the BSN, and
-# unlinkable to what probation organisations or other municipalities hold.
+# unlinkable to what probation organisations or other municipalities hold. A key rotation
+# changes it; the package after one maps old to new (delivery/person_ref_changes.py).
 PERSON_REF = "person_ref"
 HANDOVER_COLUMNS = (
     "handover_id", "event_type", "expected_date", "institution", "contact_point",
@@ -97,6 +100,8 @@ def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: Key
     persons_of = {code: list(dict.fromkeys(r["person_pseudonym"] for r in rows))
                   for code, rows in by_municipality.items()}
     sealed = vault.sealed_stamps(persons_of, IDENTITY_COLUMNS)
+    # Who was sent what under which key: a package after a rotation maps old refs to new.
+    former_refs = FormerRefs(vault.keys, logged, PURPOSE, vault.lineage)
     for code, rows in sorted(by_municipality.items()):
         recipient = Recipient("municipality", code)
         persons = persons_of[code]
@@ -120,11 +125,16 @@ def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: Key
             for r in rows
         ]
         files = handover_files(columns, records)
+        changes = former_refs.changes(str(recipient), code, refs, keyring.version)
+        if changes is not None:
+            files[CHANGES_FILE] = changes.csv()
         manifest = handover_manifest(
             purpose=PURPOSE, legal_basis=purpose.legal_basis, as_of=as_of, rows=len(records),
             run_id=run_id, key_version=keyring.version,
             source_datasets=SOURCE_DATASETS, source_as_of=source_as_of,
             log_head=log_head(disclosure_log))
+        if changes is not None:
+            manifest[MANIFEST_KEY] = changes.manifest_entry()
         blob = seal_package(files, manifest, recipient_id=code, recipient_key=recipient_key,
                             signing_key=signing_key)
         name = f"warm_handover_{as_of}{PACKAGE_SUFFIX}"
@@ -138,16 +148,19 @@ def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: Key
             failpoint("delivery:sent")
         else:
             staged = stage_in_outbox(outbox, code, name, blob)
+            publish_hub_key(staged.parent, signing_key.public_key())  # to verify it with
             where = Delivered(str(staged.with_name(name)), duplicate=False)
             failpoint("delivery:staged")
         duplicates += where.duplicate
         append_entry(disclosure_log, {
             "event": "delivery", "recipient": str(recipient), "purpose": PURPOSE,
-            "legal_basis": purpose.legal_basis, "fields": columns,
+            "legal_basis": purpose.legal_basis,
+            "fields": columns if changes is None else [*columns, "former_person_ref"],
             "persons": len(records), "source_datasets": list(SOURCE_DATASETS),
             "run_id": run_id, "package": name, "channel": where.where,
             "package_sha256": package_sha256(blob), CONTENT_STAMP: stamp,
             "subject_refs": subject_refs(vault.keys, list(identities)),
+            **({} if changes is None else {MANIFEST_KEY: len(changes.pairs)}),
         })
         if staged is not None:
             failpoint("delivery:logged")

@@ -11,15 +11,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ketenbrug.contracts.odcs import load_contract
-from ketenbrug.privacy.csv_safe import to_csv
+from ketenbrug.privacy.csv_safe import cell_text, dates_as_dates, to_csv
 
 CSV_NAME, PARQUET_NAME = "warm_handover.csv", "warm_handover.parquet"
 
 
 def handover_files(columns: Sequence[str], records: Sequence[Sequence[object]]) -> dict[str, bytes]:
-    """CSV (formula-safe) and Parquet (typed as text, values as given) of the same rows."""
-    table = pa.table({c: pa.array([None if r[i] is None else str(r[i]) for r in records],
-                                  type=pa.string()) for i, c in enumerate(columns)})
+    """CSV (RFC 4180, formula-safe) and Parquet of the same rows.
+
+    Parquet is typed as text, each value in the CSV's form (`true`/`false`, ISO dates)
+    without its formula guard, so the two files read the same; a missing value is null.
+    """
+    texts = [[None if v is None else cell_text(v) for v in dates_as_dates(columns, r)]
+             for r in records]
+    table = pa.table({c: pa.array([r[i] for r in texts], type=pa.string())
+                      for i, c in enumerate(columns)})
     parquet = io.BytesIO()
     pq.write_table(table, parquet)
     return {CSV_NAME: to_csv(columns, records), PARQUET_NAME: parquet.getvalue()}

@@ -22,18 +22,19 @@ key, it carries no map.
 Whom it covers, and why no more. Only persons in the package the map travels in, and of
 them only those the municipality was sent before. A person in the package it never
 received has no former reference it could hold. A person it received before but who is
-no longer in its handover window is not its business any more: a fresh reference for
-them would be a new disclosure without a purpose, and would let it link that person's
-future data once they return, which the purpose limits to the package that brings them
-back (and that package then carries the person's line). The map thus tells the
-municipality nothing it does not already hold: both references name a person it is
-receiving now and has received before.
+no longer in its handover window is not its business any more: a new reference for
+them would be a fresh disclosure about a person the purpose no longer gives it, made
+only in case data on them may come again. Should they return, the package that brings
+them back carries their line. So the map tells the municipality nothing it does not
+already hold: both references name a person it receives now and was sent before.
 
 How the hub knows who was sent what. From its own records, never from the packages
 (sealed for the recipient): each delivery entry on the disclosure log lists its persons
 as `subject_refs`, the privacy officer's references under the key version of that time;
 the vault's pseudonym lineage walks a person's current internal pseudonym back through
 every rotation; and the older keys, kept as history, recompute the former reference.
+(privacy.former_domain_pseudonyms cannot answer it: a municipality's refs are made
+at delivery, never kept in the domain tables.)
 """
 
 from __future__ import annotations

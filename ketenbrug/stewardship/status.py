@@ -106,7 +106,6 @@ def _read_warehouse(con: Connection, status: HubStatus) -> None:
 def _mart_sources(settings: Settings) -> dict[str, set[str]]:
     """Mart -> the landing datasets (`<source>.<dataset>`) it is built from, from the last
     dbt build's manifest; empty before the first build."""
-    from ketenbrug.audit.graph import marts
     from ketenbrug.project_files import dbt_run_target
 
     path = dbt_run_target(settings.warehouse, settings.home) / "manifest.json"
@@ -115,7 +114,9 @@ def _mart_sources(settings: Settings) -> dict[str, set[str]]:
     manifest = json.loads(path.read_text())
     nodes: dict[str, Any] = {**manifest["nodes"], **manifest["sources"]}
     found = {}
-    for name, node in marts(manifest).items():
+    marts = {n["name"]: n for n in manifest["nodes"].values()
+             if n["resource_type"] == "model" and n["fqn"][1:2] == ["marts"]}
+    for name, node in marts.items():
         upstream, todo = set(), list(node["depends_on"]["nodes"])
         while todo:
             if (current := todo.pop()) in upstream or current not in nodes:

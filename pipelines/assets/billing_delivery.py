@@ -37,7 +37,8 @@ def build_billing_delivery(first_month: str) -> AssetsDefinition:
         backfill_policy=BackfillPolicy.single_run(),
         description=("Per municipality and closed month, one billing statement (CSV, "
                      "formula-safe, and JSON) with a manifest of row counts and SHA-256 "
-                     "checksums, under outbox/<CBS code>/billing/<YYYY-MM>/. Agreements and "
+                     "checksums signed by the hub, under outbox/<CBS code>/billing/<YYYY-MM>/. "
+                     "Agreements and "
                      "hours only: not sealed; each delivery is on the disclosure log. A past "
                      "month delivered again (a backfill) is a correction when its lines "
                      "changed, and nothing when they did not (run config redeliver: true "
@@ -51,7 +52,8 @@ def build_billing_delivery(first_month: str) -> AssetsDefinition:
         months = context.partition_keys
         outcome = deliver_billing_statements(
             warehouse=hub.warehouse_target(), outbox=outbox,
-            disclosure_log=hub.disclosure_log_location(), as_of=dbt_vars(hub)["as_of_date"],
+            disclosure_log=hub.disclosure_log_location(), keys_dir=Path(hub.keys_dir),
+            as_of=dbt_vars(hub)["as_of_date"],
             run_id=context.run_id, months=months, redeliver=config.redeliver)
         delivered = outcome.delivered
         # Fix the log's head under the hub's signature: from here on, cutting it shows.

@@ -1,6 +1,7 @@
-"""Billing delivery: one statement per municipality and closed month, CSV and JSON, whose
-totals are the mart's, with a manifest a municipality can verify, on the disclosure log;
-a month delivered again is a correction when its lines changed, and nothing when not.
+"""Billing delivery: one statement per municipality and closed month, CSV (in euros, with
+its total) and JSON, whose totals are the mart's, with a manifest the hub signs and a
+municipality verifies (`extract verify-billing`), on the disclosure log; a month delivered
+again is a correction when its lines changed, and nothing when not.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from dagster import PartitionKeyRange, materialize
 
+from ketenbrug.cli import main
 from ketenbrug.pipelines.assets.billing_delivery import build_billing_delivery
 from ketenbrug.pipelines.partitions import range_tags
 from ketenbrug.pipelines.resources import HubStorage
 from ketenbrug.privacy import read_log, verify_audit, verify_log
+from ketenbrug.privacy.hub_key import hub_key_fingerprint
 from ketenbrug.privacy.sealing import load_or_create_signing_key
 
 # agreement, municipality, organisation, month, booked, outside, over cap, billable, tariff,
@@ -93,7 +98,8 @@ def test_one_statement_per_municipality_and_month_with_the_marts_totals(delivere
     january = _statement(home, "GM0363", "2026-01")
     assert january["totals"] == {"hours_booked": "4.75", "outside_period_hours": "0.00",
                                  "over_cap_hours": "0.00", "billable_hours": "4.75",
-                                 "amount_cents": 20543 + 1142}
+                                 "amount_cents": 20543 + 1142, "amount_eur": "216.85"}
+    assert [line["amount_eur"] for line in january["lines"]] == ["205.43", "11.42"]
     assert january["agreement_ids"] == ["MA-GM0363-01", "MA-GM0363-02"]
     december = _statement(home, "GM0363", "2025-12")
     assert december["totals"]["amount_cents"] == 0  # outside the period: counted, not billed
@@ -117,20 +123,80 @@ def test_the_manifest_verifies_every_file_and_the_csv_is_formula_safe(delivered)
     assert manifest["billing_month"] == "2026-01" and manifest["supersedes"] is None
     assert manifest["agreement_ids"] == ["MA-GM0363-01", "MA-GM0363-02"]
     assert manifest["amount_cents"] == 20543 + 1142
+    assert manifest["amount_eur"] == "216.85"
     assert {f["file"] for f in manifest["files"]} == {p.name for p in folder.iterdir()} - {
-        "manifest.json"}
+        "manifest.json", "manifest.sig"}
     for entry in manifest["files"]:
         data = (folder / entry["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]
         if entry["file"].endswith(".csv"):
-            rows = list(csv.DictReader(io.StringIO(data.decode())))
+            rows = list(csv.DictReader(io.StringIO(data.decode(), newline="")))
         else:
             rows = json.loads(data)["lines"]
         assert len(rows) == entry["row_count"]
-    january = list(csv.DictReader(io.StringIO(
-        (folder / "billing_statement_GM0363_2026-01.csv").read_text())))
-    assert [r["organisation"] for r in january] == ["RN", "'=SVG"]
-    assert [r["amount_cents"] for r in january] == ["20543", "1142"]
+    assert [r["organisation"] for r in january_lines(folder)] == ["RN", "'=SVG", ""]
+
+
+def january_lines(folder) -> list[dict]:
+    data = (folder / "billing_statement_GM0363_2026-01.csv").read_bytes()
+    assert data.count(b"\r\n") == data.count(b"\n")  # RFC 4180 line ends
+    return list(csv.DictReader(io.StringIO(data.decode(), newline="")))
+
+
+def test_the_csv_shows_euros_and_ends_with_the_statements_total(delivered):
+    home, _ = delivered
+    *lines, total = january_lines(home / "outbox" / "GM0363" / "billing" / "2026-01")
+    assert [r["row_type"] for r in lines] == ["line", "line"] and total["row_type"] == "total"
+    assert "amount_cents" not in total and "tariff_cents_per_hour" not in total
+    assert [r["amount_eur"] for r in lines] == ["205.43", "11.42"]
+    assert [r["tariff_eur_per_hour"] for r in lines] == ["45.65", "45.66"]
+    assert sum(Decimal(r["amount_eur"]) for r in lines) == Decimal(total["amount_eur"])
+    assert (total["amount_eur"], total["billable_hours"], total["hours_booked"]) == (
+        "216.85", "4.75", "4.75")
+    assert (total["municipality_code"], total["billing_month_date"]) == ("GM0363", "2026-01-01")
+    assert total["agreement_id"] == total["tariff_eur_per_hour"] == total["is_over_cap"] == ""
+    assert [r["is_outside_period"] for r in lines] == ["false", "false"]
+
+
+def _verify_billing(folder, *args):
+    return CliRunner().invoke(main, ["extract", "verify-billing", str(folder), *args])
+
+
+def test_the_hub_signs_each_statement_and_the_municipality_verifies_it(delivered):
+    home, _ = delivered
+    folder = home / "outbox" / "GM0363" / "billing" / "2026-01"
+    hub_key = load_or_create_signing_key(home / "keys").public_key()
+    published = home / "outbox" / "GM0363" / "hub-signing.pub"
+    assert published.read_bytes() == (home / "keys" / "hub-signing.pub").read_bytes()
+    assert json.loads((folder / "manifest.json").read_text())["hub_key_fingerprint"] == (
+        hub_key_fingerprint(hub_key))
+    done = _verify_billing(folder)  # the key found in outbox/GM0363/
+    assert done.exit_code == 0, done.output
+    assert "billing statement of GM0363 for 2026-01, signed by the hub" in done.output
+    assert f"fingerprint {hub_key_fingerprint(hub_key)}" in done.output
+    assert "total EUR 216.85" in done.output
+    report = json.loads(_verify_billing(folder, "--json").output)
+    assert report["amount_eur"] == "216.85" and report["verified"]["checksums"] is True
+
+
+def test_an_altered_or_forged_statement_is_refused(delivered, tmp_path):
+    home, _ = delivered
+    folder = home / "outbox" / "GM0363" / "billing" / "2026-01"
+    statement = folder / "billing_statement_GM0363_2026-01.csv"
+    statement.write_bytes(statement.read_bytes().replace(b"216.85", b"316.85"))
+    refused = _verify_billing(folder)
+    assert refused.exit_code == 1 and refused.output.count("\n") == 1
+    assert "checksum of billing_statement_GM0363_2026-01.csv does not match" in refused.output
+    # A manifest rewritten to match, signed by someone else: the signature gives it away.
+    february = home / "outbox" / "GM0363" / "billing" / "2026-02"
+    (february / "manifest.sig").write_bytes(
+        Ed25519PrivateKey.generate().sign((february / "manifest.json").read_bytes()))
+    refused = _verify_billing(february)
+    assert refused.exit_code == 1 and "does not verify against the hub key" in refused.output
+    garbled = tmp_path / "hub.pub"
+    garbled.write_bytes(b"\x00" * 31)
+    refused = _verify_billing(folder, "--hub-key", str(garbled))
+    assert refused.exit_code == 1 and f"{garbled} is 31 bytes" in refused.output
 
 
 def test_each_municipality_delivery_is_logged_and_shown_with_its_agreements(delivered):

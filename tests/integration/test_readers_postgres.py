@@ -270,7 +270,7 @@ def test_billing_statements_from_postgres_are_the_ones_from_duckdb(hub, tmp_path
         outbox = tmp_path / engine / "outbox"
         delivered[engine] = deliver_billing_statements(
             warehouse=target, outbox=outbox, disclosure_log=tmp_path / engine / "log.jsonl",
-            as_of=hub.as_of, run_id="run", months=months)
+            keys_dir=tmp_path / engine / "keys", as_of=hub.as_of, run_id="run", months=months)
         files[engine] = {p.relative_to(outbox).as_posix(): p.read_bytes()
                          for p in sorted(outbox.rglob("*.csv"))}
     assert delivered["postgres"] and delivered["postgres"] == delivered["duckdb"]

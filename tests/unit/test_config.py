@@ -34,6 +34,7 @@ def test_audit_verify_checks_the_log_the_hub_was_configured_to_write(tmp_path, m
     # Before: `audit verify` looked under KETENBRUG_HOME whatever the hub wrote to, and
     # called a log it could not see intact (or missing) while the real one was cut.
     log = tmp_path / "elsewhere" / "log.jsonl"
+    (tmp_path / "home").mkdir()  # the hub's home, whose log is configured elsewhere
     monkeypatch.setenv("KETENBRUG_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("KETENBRUG_KEYS_DIR", str(tmp_path / "keys"))
     monkeypatch.setenv("KETENBRUG_DISCLOSURE_LOG", str(log))

@@ -333,7 +333,7 @@ def test_extract_open_keeps_the_signed_manifest_a_recipient_hands_back_as_witnes
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
         serialization.NoEncryption()))
     key.chmod(0o600)
-    out = hub.home / "recipient" / "opened"
+    out = hub.home.parent / "opened"  # outside the hub's home: refused inside it
     opened = CliRunner().invoke(extract, [
         "open", str(hub.package_2), "--key", str(key), "--out", str(out),
         "--hub-key", str(hub.keys / "hub-signing.pub")])

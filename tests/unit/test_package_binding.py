@@ -63,7 +63,7 @@ def test_replay_state_is_kept_per_purpose(tmp_path):
 # `ketenbrug extract open`, with the keys laid out as the demo hub lays them.
 
 def _hub(tmp_path):
-    keys = tmp_path / "keys"
+    keys = tmp_path / "hub" / "keys"  # the municipality's files beside the hub, not in it
     signing = load_or_create_signing_key(keys)
     recipients = {code: load_or_create_recipient_key(keys, code) for code in ("GM0363", "GM0072")}
     return keys, signing, recipients

@@ -6,7 +6,14 @@ import io
 import pytest
 
 from ketenbrug.delivery.person_ref_changes import FormerRefs
-from ketenbrug.privacy import INTERNAL_DOMAIN, KeyStore, Pseudonymiser
+from ketenbrug.privacy import (
+    INTERNAL_DOMAIN,
+    IdentityRecord,
+    IdentityVault,
+    KeyStore,
+    Pseudonymiser,
+    rotate_keys,
+)
 from ketenbrug.privacy.domains import rekey
 from ketenbrug.privacy.subject_refs import subject_refs
 
@@ -18,14 +25,20 @@ BASES = {name: f"bsn:{n}" for name, n in
 
 @pytest.fixture
 def hub(tmp_path):
-    """Three key versions, and each person's internal pseudonym under each of them."""
-    keys = KeyStore(tmp_path / "keys")
-    rings = [keys.init(), keys.rotate(), keys.rotate()]
-    internal = {name: [Pseudonymiser(r, INTERNAL_DOMAIN).pseudonym(b) for r in rings]
-                for name, b in BASES.items()}
-    # As the vault's pseudonym_lineage records the two rotations.
-    lineage = [(p[v], p[v + 1], v + 1, v + 2) for p in internal.values() for v in (0, 1)]
-    return keys, rings, internal, lineage
+    """Three people in a vault rotated twice (v1 -> v2 -> v3), each one's internal
+    pseudonym under each version, and the vault's own pseudonym lineage."""
+    keys, vault_path = KeyStore(tmp_path / "keys"), tmp_path / "vault.duckdb"
+    internal_v1 = Pseudonymiser(keys.init(), INTERNAL_DOMAIN)
+    first = {name: internal_v1.pseudonym(basis) for name, basis in BASES.items()}
+    IdentityVault(vault_path, keys).store(
+        [IdentityRecord(first[name], "dji", {"bsn": basis.removeprefix("bsn:")})
+         for name, basis in BASES.items()])
+    for _ in range(2):
+        rotate_keys(keys, vault_path, tmp_path / "warehouse.duckdb")
+    lineage = IdentityVault(vault_path, keys).lineage()
+    newer = {old: new for old, new, _, _ in lineage}
+    internal = {name: [p, newer[p], newer[newer[p]]] for name, p in first.items()}
+    return keys, [keys.load(v) for v in (1, 2, 3)], internal, lineage
 
 
 def _delivery(keys, recipient, persons):

@@ -31,7 +31,9 @@ def privacy() -> None:
 @click.option("--clients", type=int, help="World size (default: the last demo's).")
 @click.option("--seed", type=int, help="World seed (default: the last demo's).")
 @as_of_option("World date YYYY-MM-DD [default: the last demo's].")
-def scan(clients: int | None, seed: int | None, as_of: date | None) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print leaks and warnings as one JSON document (progress to stderr).")
+def scan(clients: int | None, seed: int | None, as_of: date | None, as_json: bool) -> None:
     """Fail on any identity outside the vault and the sealed packages.
 
     Scans every warehouse table, the Dagster run and event storage, the logs and every
@@ -67,9 +69,14 @@ def scan(clients: int | None, seed: int | None, as_of: date | None) -> None:
         if exists(settings.warehouse):
             hits += scan_warehouse(settings.warehouse, truth)
         click.echo(f"scanned for {len(world.persons)} synthetic identities "
-                   f"(clients {params['clients']}, seed {params['seed']})")
-    report = _detector_scan(settings, roots, skip)
+                   f"(clients {params['clients']}, seed {params['seed']})", err=as_json)
+    report = _detector_scan(settings, roots, skip, say_to_stderr=as_json)
     hits += report.leaks
+    if as_json:
+        click.echo(json.dumps({"leaks": [h.describe() for h in hits],
+                               "warnings": [h.describe() for h in report.warnings]},
+                              indent=2))
+        sys.exit(1 if hits else 0)
     for hit in hits:
         click.echo(f"  LEAK {hit.describe()}", err=True)
     for hit in report.warnings:
@@ -80,7 +87,8 @@ def scan(clients: int | None, seed: int | None, as_of: date | None) -> None:
     sys.exit(1 if hits else 0)
 
 
-def _detector_scan(settings: Settings, roots: list[Path], skip: list[Path]) -> DetectorReport:
+def _detector_scan(settings: Settings, roots: list[Path], skip: list[Path],
+                   say_to_stderr: bool = False) -> DetectorReport:
     """The scan that needs no ground truth: identity detectors and the vault look-up."""
     from ketenbrug.connectors import all_datasets
     from ketenbrug.privacy import INTERNAL_DOMAIN, IdentityVault, KeyStore, Pseudonymiser
@@ -91,10 +99,12 @@ def _detector_scan(settings: Settings, roots: list[Path], skip: list[Path]) -> D
     if exists(settings.vault) and keys.versions():
         known = KnownBsns(Pseudonymiser(keys.current(), INTERNAL_DOMAIN),
                           IdentityVault(settings.vault, keys))
-        click.echo(f"scanned with the identity detectors and the vault ({settings.vault})")
+        click.echo(f"scanned with the identity detectors and the vault ({settings.vault})",
+                   err=say_to_stderr)
     else:
         known = KnownBsns(None, None)
-        click.echo("scanned with the identity detectors (no vault: no BSN look-up)")
+        click.echo("scanned with the identity detectors (no vault: no BSN look-up)",
+                   err=say_to_stderr)
     free_text = {f"landing.{d.table}.{f.name}": f.mailbox_roles
                  for d in all_datasets() for f in d.fields if f.form == "free_text"}
     scanner = DetectorScan(known, free_text)

@@ -10,7 +10,8 @@ fails one of them. Values are never printed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import json
+from dataclasses import asdict, dataclass, field, replace
 from urllib.parse import urlsplit
 
 import click
@@ -42,12 +43,15 @@ def sources() -> None:
 @sources.command()
 @click.option("--source", "only", type=click.Choice(SOURCES), multiple=True,
               help="Check only this source (repeatable); default: all five.")
-def check(only: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as a JSON list.")
+def check(only: tuple[str, ...], as_json: bool) -> None:
     """Report per source: reachable, TLS valid, authenticated, permitted fields offered."""
     settings = Settings.load()
     configured = _http_settings(settings, only or SOURCES)
     reports = [_check(slug, http) for slug, http in configured.items()]
-    for report in reports:
+    if as_json:
+        click.echo(json.dumps([{**asdict(r), "ok": r.ok} for r in reports], indent=2))
+    for report in reports if not as_json else ():
         click.echo(f"{report.slug}: {'ok' if report.ok else 'FAILED'}")
         click.echo(f"  reachable      {report.reachable}")
         click.echo(f"  TLS            {report.tls}")

@@ -59,7 +59,9 @@ def _assert_every_package_delivered_once(home: Path) -> None:
     for manifest in (home / "outbox").glob("*/billing/*/manifest.json"):
         assert hashlib.sha256(manifest.read_bytes()).hexdigest() in billed, manifest
         listed = {f["file"] for f in json.loads(manifest.read_text())["files"]}
-        assert listed | {"manifest.json"} == {p.name for p in manifest.parent.iterdir()}
+        # the statement's files, its manifest and the hub's signature over it
+        assert listed | {"manifest.json", "manifest.sig"} == \
+            {p.name for p in manifest.parent.iterdir()}
     for package in packages:
         assert str(package) in logged, f"{package} has no delivery entry"
         key = load_private_key(home / "keys" / "recipients" / f"{package.parent.name}.key")

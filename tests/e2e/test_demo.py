@@ -89,6 +89,9 @@ def test_leak_guard_finds_no_identity_outside_the_vault_and_sealed_packages(demo
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"scanned for {CLIENTS} synthetic identities" in done.stdout
     assert "0 leak(s)" in done.stdout
+    as_json = cli(home, "privacy", "scan", "--json")
+    assert as_json.returncode == 0, as_json.stderr[-3000:]
+    assert json.loads(as_json.stdout)["leaks"] == []
 
 
 def test_every_disclosure_is_on_an_intact_log(demo_home):

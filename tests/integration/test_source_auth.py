@@ -4,6 +4,7 @@ endpoint; `ketenbrug sources check` reporting each — and no secret in any mess
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -164,3 +165,10 @@ def test_sources_check_reports_each_source_without_landing_or_a_secret(
     assert "a-token-the-care-system-refuses" not in result.output
     assert mtls_server.credentials["dji"] not in result.output
     assert not (tmp_path / "home" / "warehouse.duckdb").exists()  # nothing landed
+    as_json = CliRunner().invoke(main, ["sources", "check", "--source", "dji", "--source",
+                                        "care", "--json"], env=env)
+    assert as_json.exit_code == 1
+    reports = {r["slug"]: r for r in json.loads(as_json.output)}
+    assert reports["dji"]["ok"] and not reports["care"]["ok"]
+    assert reports["care"]["authenticated"] == "no"
+    assert "a-token-the-care-system-refuses" not in as_json.output

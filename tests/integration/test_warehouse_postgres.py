@@ -278,7 +278,8 @@ def test_quarantine_shows_drops_and_re_pulls_a_bad_batch(target, tmp_path, world
     report = quarantine.show_batch(target, held["batch_id"])
     assert f"prison_code.pattern on prison_code: 1 record(s), keys {bad_key}" in (
         report.ledger["verdict"])
-    status = collect_status(SimpleNamespace(warehouse=target, dagster_home=tmp_path / "none"))
+    status = collect_status(SimpleNamespace(warehouse=target, dagster_home=tmp_path / "none",
+                                            home=tmp_path))
     [latest] = [b for b in status.batches if b["dataset"] == "detentions"]
     assert latest["status"] == BatchStatus.QUARANTINED
     assert status.published_as_of == {"dji.detentions": None}

@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
+CHROMIUM := /usr/bin/chromium
+
 .PHONY: demo test ui status lint clean
 
 $(INSTALLED): pyproject.toml
@@ -15,10 +17,19 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)  ## run the whole hub on a synthetic world; prints where its outputs are
 	$(BIN)/ketenbrug demo
 
-test: $(INSTALLED) lint  ## the whole test suite (what CI runs)
+# The portal's browser tests drive the operating system's Chromium, never a downloaded one.
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null; then \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y --no-install-recommends \
+			chromium chromium-driver || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update \
+			&& $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y --no-install-recommends \
+			chromium chromium-driver; }; \
+	else echo "install Chromium from your system's packages ($(CHROMIUM))"; exit 1; fi
+
+test: $(INSTALLED) $(CHROMIUM) lint  ## the whole test suite (what CI runs)
 	$(BIN)/pytest
 
-ui: $(INSTALLED)  ## the Dagster UI on the demo's instance and warehouse
+ui: $(INSTALLED)  ## the Dagster UI and the portal, on the demo's instance and warehouse
 	$(BIN)/ketenbrug ui
 
 status: $(INSTALLED)

@@ -193,6 +193,16 @@ CATALOGUE: tuple[Setting, ...] = (
             "authentication (bearer, API key, OAuth2), mutual TLS, time-outs, rate limit, page "
             "cap and schedule (connectors/sources.schema.json); empty: the URL and credential "
             "variables below", _path),
+    Setting("portal_port", "8050", "the portal's port (`ketenbrug portal`)", _port),
+    Setting("portal_idle_minutes", "15", "a portal session ends after this many minutes "
+            "without a request", _positive),
+    Setting("dagster_ui_url", "http://127.0.0.1:3000", "the Dagster UI, linked from the "
+            "portal's data-steward page", _http_url),
+    Setting("oidc_issuer", "", "the portal's OpenID Connect provider (its issuer URL, "
+            "discovery at /.well-known/openid-configuration); empty: local accounts only",
+            _http_url),
+    Setting("oidc_client_id", "", "the portal's client id at the OpenID Connect provider"),
+    Setting("oidc_client_secret", "", "the portal's client secret there", secret=True),
     *_source_settings(),
 )
 BY_NAME = {s.name: s for s in CATALOGUE}
@@ -361,6 +371,11 @@ class Settings:
     @property
     def celery_broker(self) -> str:
         return str(self.values["celery_broker"])
+
+    def portal(self, name: str) -> str:
+        """A portal setting as text: portal_port, portal_idle_minutes, dagster_ui_url,
+        oidc_issuer, oidc_client_id, oidc_client_secret."""
+        return self._text(BY_NAME[name])
 
     def source(self, slug: str) -> tuple[str, str]:
         """A source system's base URL and credential ('' when not configured)."""

@@ -42,6 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from ketenbrug.privacy.actor import current_actor
 from ketenbrug.privacy.file_modes import PRIVATE_FILE_MODE, private_dir, require_private
 from ketenbrug.privacy.log_tables import PostgresLines
 
@@ -81,7 +82,8 @@ class LogError(Exception):
 
 
 def append_entry(log_path: LogLocation, entry: dict) -> dict:
-    """Append `entry` with sequence number, time and chain hashes; return what was written.
+    """Append `entry` with sequence number, time, actor (privacy/actor.py, unless the
+    entry names one) and chain hashes; return what was written.
 
     Refuses (FileModeError) a log that group or others can access.
     """
@@ -110,6 +112,7 @@ class LockedLog:
         record = {
             "seq": (last["seq"] + 1) if last else 1,
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "actor": current_actor().as_entry(),
             **entry,
             "prev_hash": last["hash"] if last else GENESIS,
         }

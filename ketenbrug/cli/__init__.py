@@ -18,6 +18,7 @@ from ketenbrug.cli.database import db
 from ketenbrug.cli.extract import extract
 from ketenbrug.cli.hub import demo, ui
 from ketenbrug.cli.keys import keys
+from ketenbrug.cli.portal import portal, users
 from ketenbrug.cli.privacy import privacy
 from ketenbrug.cli.production import run, serve
 from ketenbrug.cli.profiles import profiles
@@ -74,15 +75,23 @@ _DEBUG = "ketenbrug.debug"
 @click.group(cls=_HubCommandLine)
 @click.version_option(package_name="ketenbrug", message="ketenbrug %(version)s")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
+@click.option("--as", "acting_for", metavar="SUBJECT",
+              help="Who you are, for the disclosure log [default: your operating-system "
+                   "user].")
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context, debug: bool, acting_for: str | None) -> None:
     """Ketenbrug: purpose-limited data hub between the justice chain and the social domain."""
+    from ketenbrug.privacy.actor import set_cli_subject
+
     ctx.meta[_DEBUG] = debug
+    if acting_for is not None and not acting_for.strip():
+        raise click.BadParameter("names nobody; give your user name", param_hint="--as")
+    set_cli_subject(acting_for.strip() if acting_for else None)
     # Owner-only by default: whatever this process or its children (Dagster's storage,
     # dbt's artefacts, DuckDB's .wal) create holds or derives from personal data.
     os.umask(0o077)
 
 
 for command in (demo, run, serve, status, ui, audit, config, contracts, db, extract, keys,
-                privacy, profiles, quarantine, retention, sources, world):
+                portal, privacy, profiles, quarantine, retention, sources, users, world):
     main.add_command(command)

@@ -90,11 +90,13 @@ def subject(bsn: str) -> None:
     and how many persons it held - never who the others were.
     """
     from ketenbrug.audit.subject_access import subject_report
+    from ketenbrug.privacy.actor import acting_as, cli_actor
 
     settings = Settings.from_env()
     wait_to_read(settings)
     try:
-        report = subject_report(bsn, settings)
+        with acting_as(cli_actor("privacy_officer")):
+            report = subject_report(bsn, settings)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     damaged = report["disclosure_log_damaged_lines"]

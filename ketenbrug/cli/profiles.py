@@ -26,11 +26,13 @@ def show(org: str, client_pseudonym: str | None, limit: int) -> None:
     """Print the organisation's client profiles (pseudonymised)."""
     from ketenbrug.delivery.profile_reads import read_profiles
     from ketenbrug.privacy import PseudonymError
+    from ketenbrug.privacy.actor import acting_as, cli_actor
 
     try:
         settings = Settings.from_env()
         wait_to_read(settings)
-        rows = read_profiles(settings, org, client_pseudonym, limit)
+        with acting_as(cli_actor("probation_officer", org)):
+            rows = read_profiles(settings, org, client_pseudonym, limit)
     except PseudonymError as refused:
         raise click.ClickException(str(refused)) from None
     if client_pseudonym and rows and rows[0]["client_pseudonym"] != client_pseudonym:

@@ -56,6 +56,7 @@ def apply(as_of: date | None, yes: bool, as_json: bool) -> None:
     Shows the plan and asks first; on a script's stdin (no terminal) it refuses unless
     --yes, since a removal cannot be undone.
     """
+    from ketenbrug.privacy.actor import acting_as, cli_actor
     from ketenbrug.stewardship.retention import RetentionRefused, apply_retention, plan_retention
 
     settings = Settings.from_env()
@@ -72,7 +73,7 @@ def apply(as_of: date | None, yes: bool, as_json: bool) -> None:
             if not sys.stdin.isatty():
                 raise click.ClickException("not removed: give --yes to remove without asking")
             click.confirm("remove these for good?", abort=True, err=True)
-        with writing(settings, "retention apply"):
+        with writing(settings, "retention apply"), acting_as(cli_actor("data_steward")):
             result = apply_retention(settings.warehouse, settings.vault, settings.keys_dir,
                                      settings.outbox_dir, settings.disclosure_log, on)
     except RetentionRefused as refused:

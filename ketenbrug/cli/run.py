@@ -16,6 +16,8 @@ from ketenbrug.cli.access import HOST_TAG, PID_TAG
 from ketenbrug.cli.instance import write_instance
 from ketenbrug.cli.run_progress import INVOCATION_TAG, RunWatcher
 from ketenbrug.config import BY_NAME, Settings, source_env
+from ketenbrug.pipelines.run_actor import STARTED_BY_TAG
+from ketenbrug.privacy.actor import cli_actor
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,8 @@ def _execute(instance, settings: Settings, job: str, run_config: dict, tags: dic
 
     from ketenbrug.pipelines.definitions import billing_job, build_definitions, hub_job
 
-    tags = {**tags, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    tags = {**tags, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(),
+            STARTED_BY_TAG: cli_actor("pipeline_run").subject}
     if settings.executor == "in_process":
         run_id = str(uuid.uuid4())
         if holder is not None:  # the lock's record names the run now in progress

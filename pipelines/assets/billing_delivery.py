@@ -19,6 +19,8 @@ from ketenbrug.pipelines.assets.dbt import dbt_vars
 from ketenbrug.pipelines.assets.run_options import DeliveryConfig
 from ketenbrug.pipelines.partitions import billing_months
 from ketenbrug.pipelines.resources import HubStorage
+from ketenbrug.pipelines.run_actor import run_actor
+from ketenbrug.privacy.actor import acting_as
 from ketenbrug.privacy.checkpoints import checkpoint_log
 from ketenbrug.privacy.sealing import load_or_create_signing_key
 
@@ -50,11 +52,12 @@ def build_billing_delivery(first_month: str) -> AssetsDefinition:
                                     config: DeliveryConfig) -> MaterializeResult:
         outbox = Path(hub.outbox_dir)
         months = context.partition_keys
-        outcome = deliver_billing_statements(
-            warehouse=hub.warehouse_target(), outbox=outbox,
-            disclosure_log=hub.disclosure_log_location(), keys_dir=Path(hub.keys_dir),
-            as_of=dbt_vars(hub)["as_of_date"],
-            run_id=context.run_id, months=months, redeliver=config.redeliver)
+        with acting_as(run_actor(context.run.tags)):
+            outcome = deliver_billing_statements(
+                warehouse=hub.warehouse_target(), outbox=outbox,
+                disclosure_log=hub.disclosure_log_location(), keys_dir=Path(hub.keys_dir),
+                as_of=dbt_vars(hub)["as_of_date"],
+                run_id=context.run_id, months=months, redeliver=config.redeliver)
         delivered = outcome.delivered
         # Fix the log's head under the hub's signature: from here on, cutting it shows.
         checkpoint = checkpoint_log(hub.disclosure_log_location(),

@@ -10,6 +10,8 @@ from ketenbrug.delivery.handover import PURPOSE, deliver_handover_packages
 from ketenbrug.pipelines.assets.dbt import dbt_vars
 from ketenbrug.pipelines.assets.run_options import DeliveryConfig
 from ketenbrug.pipelines.resources import HubStorage
+from ketenbrug.pipelines.run_actor import run_actor
+from ketenbrug.privacy.actor import acting_as
 from ketenbrug.privacy.checkpoints import checkpoint_log
 from ketenbrug.privacy.sealing import load_or_create_signing_key
 
@@ -26,11 +28,13 @@ WARM_HANDOVER = AssetKey(["warm_handover"])
 )
 def warm_handover_packages(context: AssetExecutionContext, hub: HubStorage,
                            config: DeliveryConfig) -> MaterializeResult:
-    outcome = deliver_handover_packages(
-        warehouse=hub.warehouse_target(), keys_dir=Path(hub.keys_dir),
-        keyring=hub.keyring(), vault=hub.vault(), disclosure_log=hub.disclosure_log_location(),
-        outbox=Path(hub.outbox_dir), delivery_url=hub.delivery_url,
-        as_of=dbt_vars()["as_of_date"], run_id=context.run_id, redeliver=config.redeliver)
+    with acting_as(run_actor(context.run.tags)):
+        outcome = deliver_handover_packages(
+            warehouse=hub.warehouse_target(), keys_dir=Path(hub.keys_dir),
+            keyring=hub.keyring(), vault=hub.vault(),
+            disclosure_log=hub.disclosure_log_location(), outbox=Path(hub.outbox_dir),
+            delivery_url=hub.delivery_url, as_of=dbt_vars()["as_of_date"],
+            run_id=context.run_id, redeliver=config.redeliver)
     # Fix the log's head under the hub's signature: from here on, cutting it shows.
     checkpoint = checkpoint_log(hub.disclosure_log_location(),
                                 load_or_create_signing_key(Path(hub.keys_dir)))

@@ -1,0 +1,102 @@
+"""How a portal page is declared: its path, method and the one right it needs.
+
+`page(router, "GET", "/clients", Right.READ_CLIENT_PROFILES)` registers the handler
+behind a session and that right (rights.py); a POST page also behind the session's CSRF
+token. `PAGES` records every page with its right, so the access matrix is tested over
+what is actually served (tests/unit/test_portal_access.py), and a page without a right
+cannot exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from ketenbrug.portal.rights import ROLE_LABELS, Principal, Right, Role
+from ketenbrug.portal.sessions import Session
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    method: str
+    path: str
+    right: Right
+    title: str
+
+
+PAGES: list[PageSpec] = []
+
+
+class NotSignedIn(Exception):
+    """No live session: the request is sent to the login page."""
+
+
+class CsrfRefused(Exception):
+    """A form posted without its session's CSRF token."""
+
+
+def signed_in(request: Request) -> Session:
+    session = getattr(request.state, "session", None)
+    if session is None:
+        raise NotSignedIn
+    return session
+
+
+def principal(request: Request) -> Principal:
+    return signed_in(request).principal
+
+
+def _needs(right: Right) -> Callable[[Request], Principal]:
+    def check(request: Request) -> Principal:
+        who = principal(request)
+        who.require(right)
+        return who
+    return check
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form, once its CSRF token matched the session's (else CsrfRefused)."""
+    from ketenbrug.portal.sessions import csrf_matches
+
+    form = await request.form()
+    token = form.get("csrf_token")
+    if not csrf_matches(signed_in(request), token if isinstance(token, str) else None):
+        raise CsrfRefused
+    return form
+
+
+def page(router: APIRouter, method: str, path: str, right: Right, title: str,
+         **route: Any) -> Callable[[Callable], Callable]:
+    """Register the decorated handler as a page (see the module's docstring)."""
+    def register(handler: Callable) -> Callable:
+        guards = [Depends(_needs(right))]
+        if method == "POST":
+            guards.append(Depends(posted_form))
+        PAGES.append(PageSpec(method, path, right, title))
+        router.add_api_route(path, handler, methods=[method], dependencies=guards,
+                             response_class=route.pop("response_class", HTMLResponse),
+                             **route)
+        return handler
+    return register
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any
+           ) -> Response:
+    """A page from its template, with the principal, CSRF token and menu filled in."""
+    session = getattr(request.state, "session", None)
+    who = session.principal if session else None
+    menu = [(p.path, p.title) for p in PAGES
+            if p.method == "GET" and who and who.may(p.right) and "{" not in p.path
+            and p.title]
+    return TEMPLATES.TemplateResponse(request, template, status_code=status_code, context={
+        "principal": who, "csrf": session.csrf if session else "", "menu": menu,
+        "role_labels": ROLE_LABELS, "Role": Role, **context})

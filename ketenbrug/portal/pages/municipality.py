@@ -1,0 +1,5 @@
+"""Portal pages: municipality (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

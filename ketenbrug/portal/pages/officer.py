@@ -1,0 +1,5 @@
+"""Portal pages: officer (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Portal pages: steward (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -29,7 +29,7 @@ def read_profiles(settings: Settings, organisation: str, client_pseudonym: str |
     """
     with warehouse.connect(settings.warehouse, read_only=True) as con:
         if client_pseudonym:
-            client_pseudonym = _current(con, settings, organisation, client_pseudonym)
+            client_pseudonym = current_pseudonym(con, settings, organisation, client_pseudonym)
         columns, rows = fetch_rows(
             con,
             "select p.*, d.person_pseudonym as _internal "  # noqa: S608 (schema from config)
@@ -51,7 +51,9 @@ def read_profiles(settings: Settings, organisation: str, client_pseudonym: str |
     return rows
 
 
-def _current(con, settings: Settings, organisation: str, client_pseudonym: str) -> str:
+def current_pseudonym(con, settings: Settings, organisation: str,
+                      client_pseudonym: str) -> str:
+    """The client's pseudonym now, for one of any key version (PseudonymError: none)."""
     given, version = key_version_of(client_pseudonym), KeyStore(settings.keys_dir).current().version
     if given == version:
         return client_pseudonym

@@ -22,6 +22,7 @@ from ketenbrug.portal.pages import CsrfRefused, NotSignedIn, render
 from ketenbrug.portal.rights import Denied
 from ketenbrug.portal.sessions import SESSION_COOKIE, record_access, resume_session
 from ketenbrug.portal.store import PortalStore
+from ketenbrug.portal.warehouse_reads import WarehouseBusy
 
 log = logging.getLogger("ketenbrug.portal")
 
@@ -36,10 +37,6 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
-
-
-class WarehouseBusy(Exception):
-    """A pipeline run holds the embedded warehouse; its readers wait for it to end."""
 
 
 def create_app(settings: Settings) -> FastAPI:

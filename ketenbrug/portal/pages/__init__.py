@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,27 @@ from ketenbrug.portal.rights import ROLE_LABELS, Principal, Right, Role
 from ketenbrug.portal.sessions import Session
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+_WORDS = {"arranged": "geregeld", "not_arranged": "niet geregeld", "unknown": "onbekend",
+          "none": "geen", "detained": "gedetineerd", "released": "vrijgelaten",
+          "active": "lopend", "waiting": "wachtend", "completed": "afgerond"}
+
+
+def shown(value: Any) -> str:
+    """A value as a reader should see it: no None, NaN or NaT; yes/no; Dutch status words."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, bool):
+        return "ja" if value else "nee"
+    if isinstance(value, str):
+        return _WORDS.get(value, value) or "—"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+TEMPLATES.env.filters["shown"] = shown
 
 
 @dataclass(frozen=True)

@@ -149,22 +149,40 @@ def _start_afresh(settings: Settings) -> None:
 @click.command()
 @click.option("--clients", default=2000, show_default=True)
 @click.option("--seed", default=20261129, show_default=True)
-@click.option("--port", default=3000, show_default=True)
-def ui(clients: int, seed: int, port: int) -> None:
-    """The Dagster UI on the demo's instance and warehouse, with the source systems served."""
+@click.option("--port", default=3000, show_default=True, help="The Dagster UI's port.")
+@click.option("--portal-port", type=int,
+              help="The portal's port [default: KETENBRUG_PORTAL_PORT, 8050].")
+def ui(clients: int, seed: int, port: int, portal_port: int | None) -> None:
+    """The Dagster UI and the portal on the demo's instance and warehouse, with the source
+    systems served."""
     from ketenbrug.cli.run import prepare_environment
+    from ketenbrug.portal.accounts import list_users
+    from ketenbrug.portal.store import PortalStore
     from ketenbrug.simulators import WorldServer, generate_world
 
     settings = Settings.from_env()
     private_dir(settings.home)
+    portal_port = portal_port or int(settings.portal("portal_port"))
     world = generate_world(clients=clients, seed=seed)
     with WorldServer(world) as server:
         prepare_environment(settings, server.base_urls, server.credentials,
                             as_of_date=world.today.isoformat())
-        click.echo(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C stops it and the sources)")
-        subprocess.run([sys.executable, "-m", "dagster", "dev",
-                        "-m", "ketenbrug.pipelines.definitions", "-h", "127.0.0.1",
-                        "-p", str(port)], cwd=settings.home, env=os.environ.copy(), check=False)
+        portal = subprocess.Popen([sys.executable, "-m", "ketenbrug.cli", "portal",
+                                   "--port", str(portal_port)], env=os.environ.copy())
+        click.echo(f"Dagster UI on http://127.0.0.1:{port}, portal on "
+                   f"http://127.0.0.1:{portal_port} (Ctrl-C stops both and the sources)")
+        if not list_users(PortalStore(settings.home)):
+            click.echo("no portal accounts yet: `ketenbrug users add NAME --role "
+                       "probation_officer --org RN` (roles: probation_officer, municipality "
+                       "--org GM0363, privacy_officer, data_steward)")
+        try:
+            subprocess.run([sys.executable, "-m", "dagster", "dev",
+                            "-m", "ketenbrug.pipelines.definitions", "-h", "127.0.0.1",
+                            "-p", str(port)], cwd=settings.home, env=os.environ.copy(),
+                           check=False)
+        finally:
+            portal.terminate()
+            portal.wait(timeout=20)
 
 
 def _print_outputs(settings: Settings) -> None:

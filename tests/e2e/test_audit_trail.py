@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import io
 import json
 import re
@@ -126,7 +127,11 @@ def test_subject_access_finds_the_person_and_every_disclosure_and_nobody_else(de
     assert recipients == {f"municipality:{code}"}
     others = [p["bsn"] for p in world.persons if p["bsn"] != person["bsn"]]
     assert not any(bsn in done.stdout for bsn in others)
-    assert _last_disclosure(home)["event"] == "subject_access"
+    entry = _last_disclosure(home)
+    assert entry["event"] == "subject_access"
+    # the person who asked, not a role name standing in for them
+    assert entry["actor"] == {"subject": getpass.getuser(), "role": "privacy_officer",
+                              "organisation": "hub", "via": "cli"}
 
 
 def test_a_profile_read_shows_only_own_clients_and_is_logged(demo_home):
@@ -138,9 +143,26 @@ def test_a_profile_read_shows_only_own_clients_and_is_logged(demo_home):
     entry = _last_disclosure(home)
     assert (entry["event"], entry["recipient"], entry["persons"]) == (
         "profile_read", "probation_organisation:SVG", len(rows))
+    assert entry["actor"] == {"subject": getpass.getuser(), "role": "probation_officer",
+                              "organisation": "SVG", "via": "cli"}
     # signed at once: the read cannot be cut from the log before the next run
     verified = cli(home, "audit", "verify")
     assert verified.returncode == 0 and "not yet checkpointed: 0 entries" in verified.stdout
+
+
+def test_as_names_the_person_reading_and_a_run_names_who_started_it(demo_home):
+    home, _, _ = demo_home
+    done = cli(home, "--as", "k.de.vries", "profiles", "show", "--org", "RN", "--limit", "1")
+    assert done.returncode == 0, done.stderr
+    assert _last_disclosure(home)["actor"] == {
+        "subject": "k.de.vries", "role": "probation_officer", "organisation": "RN",
+        "via": "cli"}
+    assert cli(home, "--as", " ", "status").returncode == 2  # names nobody: refused
+    deliveries = [e for e in read_log(home / "audit" / "disclosures.jsonl")
+                  if e.get("event") == "delivery"]
+    assert deliveries and {tuple(sorted(e["actor"].items())) for e in deliveries} == {
+        (("organisation", "hub"), ("role", "pipeline_run"), ("subject", getpass.getuser()),
+         ("via", "pipeline"))}
 
 
 def test_after_a_key_rotation_an_officer_still_finds_a_client_by_the_old_pseudonym(

@@ -39,7 +39,9 @@ ALLOWED = {
     "delivery": BELOW_SERVICES,
     "audit": BELOW_SERVICES,
     "pipelines": BELOW_SERVICES | SERVICES,
-    "cli": BELOW_SERVICES | SERVICES | {"pipelines", "simulators"},
+    # people-facing like the CLI, but never Dagster's room nor the simulated world
+    "portal": BELOW_SERVICES | SERVICES,
+    "cli": BELOW_SERVICES | SERVICES | {"pipelines", "simulators", "portal"},
 }
 DAGSTER = ("dagster", "dagster_dbt")
 

@@ -78,7 +78,19 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
+def unlabelled_fields(page) -> list[str]:
+    """The form fields of `page` a screen reader could not name (no <label>, no aria)."""
+    return page.eval_on_selector_all(
+        "input:not([type=hidden]), select, textarea",
+        "fields => fields.filter(f => f.labels.length === 0 && !f.getAttribute('aria-label'))"
+        ".map(f => f.outerHTML)")
+
+
 def screenshot(page, name: str) -> Path:
+    """Save the page as artifacts/portal/<name>.png; first check every field is labelled
+    and the page has one main heading (what keyboard and screen-reader users rely on)."""
+    assert not unlabelled_fields(page), unlabelled_fields(page)
+    assert page.locator("h1").count() == 1, f"{name}: not one <h1>"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

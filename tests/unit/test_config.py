@@ -11,7 +11,15 @@ from click.testing import CliRunner
 
 from ketenbrug.cli import main
 from ketenbrug.cli.audit import audit
-from ketenbrug.config import BY_NAME, CATALOGUE, ConfigError, Settings, example_env
+from ketenbrug.config import (
+    BY_NAME,
+    CATALOGUE,
+    ConfigError,
+    Settings,
+    example_env,
+    source_env,
+)
+from ketenbrug.connectors.manifest import SOURCES
 from ketenbrug.privacy import append_entry
 from ketenbrug.privacy.checkpoints import checkpoint_log
 from ketenbrug.privacy.sealing import load_or_create_signing_key
@@ -133,10 +141,11 @@ def test_run_without_sources_names_every_missing_variable_in_one_line_not_a_trac
     result = CliRunner().invoke(main, ["run"])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
-    missing = [s.env for s in CATALOGUE if s.name.endswith(("_url", "_credential"))
-               and s.name not in ("delivery_url", "dji_url")]
+    missing = [variable for slug in SOURCES if slug != "dji"
+               for variable in source_env(slug)]
     assert all(variable in result.output for variable in missing)
     assert "KETENBRUG_DJI_URL" not in result.output
+    assert "KETENBRUG_DAGSTER_UI_URL" not in result.output  # not a source: has a default
     assert not (tmp_path / "hub").exists()  # nothing started
 
 

@@ -14,6 +14,7 @@ from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.databases import Target, fetch_rows, marts_schema
 from ketenbrug.delivery.handover_package import data_checksum, handover_files, handover_manifest
 from ketenbrug.delivery.person_ref_changes import CHANGES_FILE, MANIFEST_KEY, FormerRefs
+from ketenbrug.delivery.recipient_keys import recipient_public_key
 from ketenbrug.delivery.transport import (
     PACKAGE_SUFFIX,
     Delivered,
@@ -32,7 +33,7 @@ from ketenbrug.privacy.domains import rekey
 from ketenbrug.privacy.hub_key import publish_hub_key
 from ketenbrug.privacy.keys import KeyRing
 from ketenbrug.privacy.rotation import linkage_state
-from ketenbrug.privacy.sealing import load_or_create_recipient_key, load_or_create_signing_key
+from ketenbrug.privacy.sealing import load_or_create_signing_key
 from ketenbrug.privacy.subject_refs import subject_refs
 from ketenbrug.privacy.vault import IdentityVault
 
@@ -105,7 +106,7 @@ def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: Key
     for code, rows in sorted(by_municipality.items()):
         recipient = Recipient("municipality", code)
         persons = persons_of[code]
-        recipient_key = load_or_create_recipient_key(keys_dir, code).public_key()
+        recipient_key = recipient_public_key(keys_dir, code)  # registered, or the stand-in
         # What the package would hold, and where it goes, told before anyone is
         # re-identified: a new channel has not received the last package.
         stamp = content_stamp(

@@ -113,6 +113,30 @@ def test_another_organisations_case_number_is_not_found(hub, browser):
     screenshot(page, "officer-not-found")
 
 
+def test_the_municipality_downloads_its_package_and_confirms_receipt(hub, browser):
+    home, url, users = hub
+    code = users["gemeente-a"][1]
+    page = logged_in(browser, url, "gemeente-a")
+    page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Inbox").click()
+    packages = page.get_by_test_id("packages")
+    assert not NOT_SHOWN.search(packages.inner_text())
+    screenshot(page, "municipality-inbox")
+    name = sorted(p.name for p in (home / "outbox" / code).glob("*.kbpkg"))[-1]
+    with page.expect_download() as download:
+        page.get_by_role("link", name=name).click()
+    assert download.value.suggested_filename == name
+    assert (home / "outbox" / code / name).read_bytes() == \
+        open(download.value.path(), "rb").read()
+    page.get_by_role("button", name=f"Ontvangst bevestigen van {name}").click()
+    page.wait_for_url(re.compile(r".*/gemeente/inbox\?done=acknowledged$"))
+    assert "Ontvangst bevestigd" in page.get_by_role("status").inner_text()
+    assert "bevestigd door gemeente-a" in page.get_by_test_id("packages").inner_text()
+    screenshot(page, "municipality-receipt")
+    page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Sleutel").click()
+    assert page.get_by_test_id("fingerprint").inner_text()
+    screenshot(page, "municipality-key")
+
+
 @pytest.mark.parametrize("login, path, right", [
     ("officer-rn", "/gemeente/inbox", "receive your municipality's packages"),
     ("officer-rn", "/privacy/disclosures", "read the disclosure log"),

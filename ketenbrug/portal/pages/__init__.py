@@ -9,9 +9,10 @@ cannot exist.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ _WORDS = {"arranged": "geregeld", "not_arranged": "niet geregeld", "unknown": "o
           "active": "lopend", "waiting": "wachtend", "completed": "afgerond"}
 
 
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?")
+
+
 def shown(value: Any) -> str:
     """A value as a reader should see it: no None, NaN or NaT; yes/no; Dutch status words."""
     if value is None or (isinstance(value, float) and value != value):
@@ -36,9 +40,12 @@ def shown(value: Any) -> str:
     if isinstance(value, bool):
         return "ja" if value else "nee"
     if isinstance(value, str):
+        if _TIMESTAMP.fullmatch(value):  # the log's ISO timestamps, as a person reads them
+            return shown(datetime.fromisoformat(value))
         return _WORDS.get(value, value) or "—"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return value.strftime("%Y-%m-%d %H:%M") + (" UTC" if value.utcoffset() == timedelta(0)
+                                                   else "")
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -173,17 +173,20 @@ async def oidc_login(request: Request, next: str = "/") -> Response:
 @router.get("/login/oidc/callback", name="oidc_callback")
 async def oidc_callback(request: Request) -> Response:
     from authlib.integrations.base_client import OAuthError
+    from joserfc.errors import JoseError
 
     client, store = request.app.state.oidc, request.app.state.store
     if client is None:
         return RedirectResponse("/login", status_code=303)
     try:
         token = await client.authorize_access_token(request)
-    except OAuthError as refused:
-        record_access(store, None, "GET", "/login/oidc/callback", "login_failed",
-                      refused.error or "oidc")
+    except (OAuthError, JoseError) as refused:
+        # A bad signature, issuer, audience or nonce is a JoseError from the ID token's
+        # check: a refused login like any other, never a crash.
+        reason = refused.error or type(refused).__name__
+        record_access(store, None, "GET", "/login/oidc/callback", "login_failed", reason)
         return _login_again(request, "/", f"The identity provider's answer was refused "
-                                          f"({refused.error}).", 401)
+                                          f"({reason}).", 401)
     claims = token.get("userinfo") or {}
     try:
         who = Principal(str(claims["sub"]), Role(claims.get(ROLE_CLAIM, "")),

@@ -11,19 +11,14 @@ every step of a run launched anywhere holds (run_lock_postgres.py).
 from __future__ import annotations
 
 import os
-import socket
-from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
 from ketenbrug import run_lock
 from ketenbrug.config import Settings
-from ketenbrug.databases import PostgresTarget
-
-# Tags of a run started by `ketenbrug run`: which process on which machine runs it.
-PID_TAG, HOST_TAG = "ketenbrug/pid", "ketenbrug/host"
+from ketenbrug.stewardship.writers import holding_hub
 
 READ_WAIT_S = 10.0
 
@@ -70,47 +65,8 @@ def writing(settings: Settings, what: str) -> Iterator[None]:
     is in progress."""
     require_hub(settings)
     try:
-        with ExitStack() as held:
-            held.enter_context(run_lock.hold(settings.home, what=what))
-            if isinstance(settings.warehouse, PostgresTarget):
-                from ketenbrug.run_lock_postgres import writer_holds
-
-                held.enter_context(writer_holds(settings.warehouse,
-                                                lambda: runs_in_progress(settings)))
+        with holding_hub(settings, what):
             yield
     except run_lock.HubBusy as busy:
         click.echo(f"{busy}; `{what}` was not started", err=True)
         raise SystemExit(3) from None
-
-
-def runs_in_progress(settings: Settings) -> list[dict]:
-    """The unfinished runs on the hub's Dagster instance, as run-lock holder records.
-
-    A run of `ketenbrug run` on this machine whose process is gone was killed: it is not in
-    progress, though the instance still says STARTED until the next `ketenbrug run` (or
-    Dagster's run monitoring) marks it failed.
-    """
-    if not (settings.dagster_home / "dagster.yaml").exists():
-        return []
-    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
-
-    with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
-        records = instance.get_run_records(RunsFilter(statuses=[
-            DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]))
-    return [{"what": f"Dagster run of job {r.dagster_run.job_name}",
-             "run_id": r.dagster_run.run_id,
-             "started_at": datetime.fromtimestamp(r.start_time or r.create_timestamp.timestamp(),
-                                                  UTC).isoformat(timespec="seconds")}
-            for r in records if not _killed(r.dagster_run.tags)]
-
-
-def _killed(tags: Mapping[str, str]) -> bool:
-    if tags.get(HOST_TAG) != socket.gethostname() or not tags.get(PID_TAG, "").isdigit():
-        return False
-    try:
-        os.kill(int(tags[PID_TAG]), 0)  # PermissionError: alive, another user's
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        pass
-    return False

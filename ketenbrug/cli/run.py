@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from ketenbrug import run_lock
-from ketenbrug.cli.access import HOST_TAG, PID_TAG
 from ketenbrug.cli.instance import write_instance
 from ketenbrug.cli.run_progress import INVOCATION_TAG, RunWatcher
 from ketenbrug.config import BY_NAME, Settings, source_env
 from ketenbrug.pipelines.run_actor import STARTED_BY_TAG
 from ketenbrug.privacy.actor import cli_actor
+from ketenbrug.stewardship.writers import HOST_TAG, PID_TAG
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 import click
 
 from ketenbrug import run_lock
-from ketenbrug.cli.access import busy_holder, require_hub, runs_in_progress
+from ketenbrug.cli.access import busy_holder, require_hub
 from ketenbrug.config import Settings
+from ketenbrug.stewardship.writers import runs_in_progress
 
 if TYPE_CHECKING:  # the module reads the warehouse: imported when status is asked for
     from ketenbrug.stewardship.status import HubStatus

@@ -44,7 +44,9 @@ def portal_users(home: Path) -> dict[str, tuple[Role, str]]:
 
 
 def app_for(home: Path, **overrides: str):
-    return create_app(Settings.for_home(home, **overrides))
+    from ketenbrug.pipelines.asset_graph import asset_parents
+
+    return create_app(Settings.for_home(home, **overrides), asset_parents)
 
 
 def client_as(home: Path, login: str | None, app=None) -> TestClient:

@@ -20,13 +20,14 @@ def portal(host: str, port: int | None) -> None:
     """The web portal for officers, municipalities, privacy officers and data stewards."""
     import uvicorn
 
+    from ketenbrug.pipelines.asset_graph import asset_parents
     from ketenbrug.portal.app import create_app
 
     settings = Settings.from_env()
     require_hub(settings)
     port = port or int(settings.portal("portal_port"))
     click.echo(f"portal on http://{host}:{port} (Ctrl-C stops it)", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+    uvicorn.run(create_app(settings, asset_parents), host=host, port=port, log_level="warning",
                 proxy_headers=True, server_header=False)
 
 

@@ -10,6 +10,7 @@ pages hold personal data and must not stay in a shared browser's cache.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import quote
 
@@ -39,12 +40,18 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings,
+               asset_parents: Callable[[], Mapping[str, tuple[str, ...]]] | None = None
+               ) -> FastAPI:
+    """The portal for the hub of `settings`. `asset_parents` gives the code location's
+    asset graph for the lineage page (pipelines/asset_graph.py, wired by the CLI: the
+    portal itself never imports Dagster's definitions)."""
     from ketenbrug.portal.pages import auth, municipality, officer, privacy_officer, steward
 
     app = FastAPI(title="Ketenbrug portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.store = PortalStore(settings.home)
+    app.state.asset_parents = asset_parents
     app.state.idle_s = int(settings.portal("portal_idle_minutes")) * 60
     for module in (auth, officer, municipality, privacy_officer, steward):
         app.include_router(module.router)
@@ -59,7 +66,8 @@ def create_app(settings: Settings) -> FastAPI:
             response: Response = _to_login(request)
         else:
             response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():  # a response may narrow its own CSP
+            response.headers.setdefault(name, value)
         return response
 
     @app.exception_handler(NotSignedIn)

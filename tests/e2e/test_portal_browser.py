@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -126,7 +127,7 @@ def test_the_municipality_downloads_its_package_and_confirms_receipt(hub, browse
         page.get_by_role("link", name=name).click()
     assert download.value.suggested_filename == name
     assert (home / "outbox" / code / name).read_bytes() == \
-        open(download.value.path(), "rb").read()
+        Path(download.value.path()).read_bytes()
     page.get_by_role("button", name=f"Ontvangst bevestigen van {name}").click()
     page.wait_for_url(re.compile(r".*/gemeente/inbox\?done=acknowledged$"))
     assert "Ontvangst bevestigd" in page.get_by_role("status").inner_text()

@@ -117,8 +117,8 @@ def test_a_writing_command_is_refused_while_the_instance_has_a_run_between_steps
     naming the run. A `ketenbrug run` of this machine whose process is gone is not."""
     from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 
-    from ketenbrug.stewardship.writers import HOST_TAG, PID_TAG
     from ketenbrug.cli.instance import write_instance
+    from ketenbrug.stewardship.writers import HOST_TAG, PID_TAG
 
     env, settings = hub
     write_instance(settings)

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ketenbrug.privacy.bsn import is_valid_bsn
 from ketenbrug.privacy.disclosure_log import read_log
 from tests.browser import chromium, portal_process, screenshot
 from tests.portal_support import PASSWORD, portal_users
@@ -136,6 +137,46 @@ def test_the_municipality_downloads_its_package_and_confirms_receipt(hub, browse
     page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Sleutel").click()
     assert page.get_by_test_id("fingerprint").inner_text()
     screenshot(page, "municipality-key")
+
+
+def test_the_privacy_officer_exports_a_subject_access_report(hub, browser, world):
+    home, url, _ = hub
+    person = next(p for p in world.persons if is_valid_bsn(p["bsn"]))
+    page = logged_in(browser, url, "privacy")
+    menu = page.get_by_role("navigation", name="Hoofdmenu")
+    for title, name in (("Lineage", "privacy-lineage"), ("Disclosure log", "privacy-log"),
+                        ("Verwerkingsregister", "privacy-register"),
+                        ("Bewaartermijnen", "privacy-retention")):
+        menu.get_by_role("link", name=title).click()
+        assert not NOT_SHOWN.search(page.locator("main").inner_text())
+        screenshot(page, name)
+    assert page.goto(f"{url}/privacy/lineage.svg").status == 200
+    page.goto(f"{url}/privacy/subject-access")
+    page.get_by_label("Kenmerk van het verzoek").fill("AVG 2026/101")
+    page.get_by_label("BSN van de betrokkene").fill(person["bsn"])
+    page.get_by_label("Vorm van het rapport").select_option("document")
+    screenshot(page, "privacy-subject-access")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Rapport opstellen en downloaden").click()
+    assert download.value.suggested_filename == "inzage-AVG_2026_101.html"
+    document = Path(download.value.path()).read_text()
+    assert person["surname"] in document and "Verstrekkingen" in document
+    page.goto(f"{url}/privacy/subject-access")
+    listed = page.get_by_test_id("requests").inner_text()
+    assert "AVG 2026/101" in listed and person["bsn"] not in listed
+    screenshot(page, "privacy-subject-access-answered")
+
+
+def test_the_steward_sees_the_quarantine_and_contract_failures(hub, browser):
+    _, url, _ = hub
+    page = logged_in(browser, url, "steward")
+    menu = page.get_by_role("navigation", name="Hoofdmenu")
+    menu.get_by_role("link", name="Quarantaine").click()
+    assert page.get_by_test_id("dagster-ui").get_attribute("href").startswith("http")
+    screenshot(page, "steward-quarantine")
+    menu.get_by_role("link", name="Contractfouten").click()
+    assert page.get_by_test_id("rule-failures").is_visible()
+    screenshot(page, "steward-contracts")
 
 
 @pytest.mark.parametrize("login, path, right", [

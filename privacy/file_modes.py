@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
 import stat
 import threading
 from collections.abc import Iterator
@@ -110,6 +111,16 @@ def create_private(path: Path, data: bytes) -> Path:
     finally:
         temp.unlink(missing_ok=True)
     return path
+
+
+def local_secret(path: Path, size: int = 32) -> bytes:
+    """A random secret of this installation at `path` (0600), made on first use; two
+    processes making it at once end up with the same one."""
+    if not path.exists():
+        private_dir(path.parent)
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            create_private(path, secrets.token_bytes(size))
+    return require_private(path, what="secret").read_bytes()
 
 
 def _private_temp(path: Path, data: bytes) -> Path:

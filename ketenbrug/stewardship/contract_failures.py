@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from ketenbrug.databases import Target
-from ketenbrug.warehouse import Connection, connect
+from ketenbrug.warehouse import connect, table_exists
 from ketenbrug.warehouse.schema import BATCHES, REJECTIONS
 
 _FAILURE = re.compile(r"rule (?P<rule>\S+) on (?P<column>\S+): (?P<records>\d+) record\(s\)")
@@ -41,7 +41,7 @@ class Rejections:
 def contract_failures(warehouse: Target | str) -> tuple[list[RuleFailures], list[Rejections]]:
     """Failed rules (most records first) and rejections on arrival, per dataset."""
     with connect(warehouse, read_only=True) as con:
-        if not _has_ledger(con):  # nothing has landed yet
+        if not table_exists(con, BATCHES):  # nothing has landed yet
             return [], []
         judged = con.execute(
             f"select batch_id, source || '.' || dataset, cast(received_at as varchar), "
@@ -64,9 +64,3 @@ def contract_failures(warehouse: Target | str) -> tuple[list[RuleFailures], list
     return (sorted(found.values(), key=lambda r: (-r.records, r.dataset, r.rule)),
             [Rejections(*row) for row in rejected])
 
-
-def _has_ledger(con: Connection) -> bool:
-    schema, table = BATCHES.split(".")
-    row = con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                      "and table_name = ?", [schema, table]).fetchone()
-    return bool(row and row[0])

@@ -10,7 +10,6 @@ or with ones that do not go together, is refused.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import secrets
 from pathlib import Path
@@ -32,7 +31,7 @@ from ketenbrug.portal.sessions import (
     start_session,
     throttled_for,
 )
-from ketenbrug.privacy.file_modes import create_private, private_dir
+from ketenbrug.privacy.file_modes import local_secret
 
 router = APIRouter()
 LOGIN_COOKIE = "__Host-ketenbrug-login"
@@ -153,12 +152,7 @@ def install_oidc(app: FastAPI, settings: Settings) -> None:
 
 
 def _cookie_secret(home: Path) -> str:
-    path = home / "portal" / "oidc-state.key"
-    private_dir(path.parent)
-    if not path.exists():
-        with contextlib.suppress(FileExistsError):
-            create_private(path, secrets.token_bytes(32))
-    return path.read_bytes().hex()
+    return local_secret(home / "portal" / "oidc-state.key").hex()
 
 
 @router.get("/login/oidc")

@@ -12,12 +12,10 @@ person: log entries hold pseudonymous references and counts only.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
 import re
-import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -41,7 +39,7 @@ from ketenbrug.portal.warehouse_reads import reading
 from ketenbrug.privacy.actor import acting_as
 from ketenbrug.privacy.bsn import parse_bsn
 from ketenbrug.privacy.disclosure_log import read_log_contents
-from ketenbrug.privacy.file_modes import create_private, private_dir
+from ketenbrug.privacy.file_modes import local_secret
 from ketenbrug.privacy.log_audit import LogVerdict, verify_audit
 from ketenbrug.stewardship.retention import RetentionRefused, plan_retention
 
@@ -214,12 +212,8 @@ def _report_document(reference: str, report: dict, officer: str) -> bytes:
 def _bsn_hash(settings: Settings, bsn: str) -> str:
     """An HMAC of the BSN under a random key of this hub's own (made on first use): a
     repeat request is recognisable, yet the stored value cannot be tried against BSNs."""
-    path = settings.keys_dir / SAR_KEY
-    if not path.exists():
-        private_dir(path.parent)
-        with contextlib.suppress(FileExistsError):  # a concurrent request made it first
-            create_private(path, secrets.token_bytes(32))
-    return hmac.new(path.read_bytes(), bsn.encode(), hashlib.sha256).hexdigest()
+    key = local_secret(settings.keys_dir / SAR_KEY)
+    return hmac.new(key, bsn.encode(), hashlib.sha256).hexdigest()
 
 
 # -- the register and retention -------------------------------------------------------------

@@ -248,9 +248,10 @@ def _iban_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _end_after(text: str, start: int, alnum_chars: int) -> int:
-    """Where the first `alnum_chars` letters and digits from `start` end (spaces skipped)."""
+    """Where the first `alnum_chars` letters and digits from `start` end (spaces skipped),
+    or the text's end when it ends sooner (an IBAN-like start cut off by the end)."""
     seen, index = 0, start
-    while seen < alnum_chars:
+    while seen < alnum_chars and index < len(text):
         seen += text[index] != " "
         index += 1
     return index

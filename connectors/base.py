@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
 from ketenbrug.connectors.allowlist import Allowed, apply_allowlist
@@ -78,27 +78,23 @@ class SourceConnector:
         """A fetch for page_numbers: GET `path` with `params` and the page number."""
         return lambda page: self._get(path, {**params, "page": page})
 
-    def pull(self, dataset: str, since: str | None = None) -> Extract:
-        """Pull `dataset` (records updated at or after `since`), permitted fields only.
+    def stream(self, dataset: str, since: str | None = None) -> Stream:
+        """Pull `dataset` (records updated at or after `since`) page by page, permitted
+        fields only: nothing is held beyond the page being read, so landing can write a
+        pull of millions of records in chunks (`Stream.chunks`).
 
-        Raises SourceError when the source fails after retries, sends a body it cannot
-        read or of the wrong shape (a record that is not an object fails its page: it has
-        no key to be accounted for by), or exceeds the page cap.
+        Iterating raises SourceError when the source fails after retries, sends a body it
+        cannot read or of the wrong shape (a record that is not an object fails its page:
+        it has no key to be accounted for by), or exceeds the page cap.
         """
-        manifest = self.manifest[dataset]
-        extract = Extract(manifest=manifest)
-        for page in self._pages(manifest, since):
-            extract.pages += 1
-            if extract.pages > self.settings.max_pages:
-                raise SourceError(
-                    f"{self.source}.{dataset}: more than {self.settings.max_pages} pages")
-            for raw in page:
-                allowed = apply_allowlist(raw, manifest, extract.dropped_fields)
-                extract.records.append((allowed, raw))
-                updated = allowed.fields.get("updated_at")
-                if updated and (extract.max_updated_at is None or updated > extract.max_updated_at):
-                    extract.max_updated_at = updated
-        return extract
+        return Stream(self, self.manifest[dataset], since)
+
+    def pull(self, dataset: str, since: str | None = None) -> Extract:
+        """The whole of `stream(dataset, since)` in memory (tools and small pulls)."""
+        stream = self.stream(dataset, since)
+        records = [record for chunk in stream.chunks(1) for record in chunk]
+        return Extract(stream.manifest, records, stream.dropped_fields, stream.pages,
+                       stream.max_updated_at)
 
     def probe(self, dataset: str) -> Probe:
         """Read the first page of `dataset` as a pull would, keep nothing, and say which
@@ -118,6 +114,40 @@ class SourceConnector:
 
     def close(self) -> None:
         self.session.close()
+
+
+class Stream:
+    """One pull in progress: its permitted records as they arrive, and its tally so far
+    (pages read, fields dropped by the allowlist, the newest `updated_at` seen)."""
+
+    def __init__(self, connector: SourceConnector, manifest: DatasetManifest,
+                 since: str | None):
+        self.manifest = manifest
+        self.dropped_fields: Counter = Counter()
+        self.pages = 0
+        self.max_updated_at: str | None = None
+        self._connector, self._since = connector, since
+
+    def chunks(self, size: int) -> Iterator[list[tuple[Allowed, dict]]]:
+        """(allowed, raw) records in lists of at least `size` (whole pages; the last may
+        be shorter). One pass: a stream is read once."""
+        chunk: list[tuple[Allowed, dict]] = []
+        for page in self._connector._pages(self.manifest, self._since):
+            self.pages += 1
+            if self.pages > self._connector.settings.max_pages:
+                raise SourceError(f"{self._connector.source}.{self.manifest.name}: "
+                                  f"more than {self._connector.settings.max_pages} pages")
+            for raw in page:
+                allowed = apply_allowlist(raw, self.manifest, self.dropped_fields)
+                chunk.append((allowed, raw))
+                updated = allowed.fields.get("updated_at")
+                if updated and (self.max_updated_at is None or updated > self.max_updated_at):
+                    self.max_updated_at = updated
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
 
 def page_numbers(fetch: Callable[[int], Body], start: int = 1) -> Pages:

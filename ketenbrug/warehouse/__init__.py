@@ -7,7 +7,7 @@ everything else imports its names.
 """
 
 from ketenbrug.warehouse.connection import Connection, connect, table_exists
-from ketenbrug.warehouse.landing import LandedBatch, ensure_landing, land_batch
+from ketenbrug.warehouse.landing import BatchWriter, LandedBatch, ensure_landing, land_batch
 from ketenbrug.warehouse.ledger import (
     batch_frame,
     decisions,
@@ -38,8 +38,8 @@ from ketenbrug.warehouse.schema import (
 
 __all__ = [
     "IDENTITY_COLUMNS", "META_COLUMNS", "PUBLISHED_STATUSES", "BatchStatus", "Connection",
-    "LandedBatch", "batch_frame", "connect", "decisions", "ensure_landing", "ensure_ledger",
-    "land_batch", "landing_columns",
+    "BatchWriter", "LandedBatch", "batch_frame", "connect", "decisions", "ensure_landing",
+    "ensure_ledger", "land_batch", "landing_columns",
     "landing_table", "latest_batch_id", "ledger_row", "pending_batches", "published_as_of",
     "published_rows_sql",
     "read_cursor", "record_decision", "record_removal", "record_verdict", "reject_records",

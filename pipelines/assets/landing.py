@@ -24,6 +24,11 @@ from ketenbrug.contracts.odcs import load_contract
 from ketenbrug.pipelines.resources import HubStorage
 from ketenbrug.privacy.boundary import Boundary, IncomingRecord
 
+# Records per chunk a pull is landed in: big enough that per-chunk costs (a vault
+# write, a lookup of known versions) vanish, small enough that a pull of millions stays
+# within a few hundred MB (benchmarks/hub_end_to_end.py measures both).
+LANDING_CHUNK_RECORDS = 20_000
+
 
 def landing_key(manifest: DatasetManifest) -> AssetKey:
     """`landing/<slug>__<dataset>`: the same key dbt's source() resolves to."""
@@ -58,35 +63,42 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
         with warehouse.connect(db) as con:
             warehouse.ensure_landing(con, manifest)
             since = warehouse.read_cursor(con, manifest)
-        try:
-            extract = connector.pull(manifest.name, since)
-        finally:
-            connector.close()
         boundary = Boundary(hub.keyring(), hub.vault(), manifest.source, dataset=manifest)
-        split = boundary.split(
-            [IncomingRecord(allowed.identity,
-                            {**allowed.fields, "_missing_fields": allowed.missing_text}, raw)
-             for allowed, raw in extract.records], has_identity=bool(manifest.identity))
         received_at = datetime.now(UTC).replace(tzinfo=None)
         batch_id = f"{manifest.table}-{received_at:%Y%m%dT%H%M%S}-{context.run_id[:8]}"
-        with warehouse.connect(db) as con:
-            batch = warehouse.land_batch(
-                con, manifest, split.rows, batch_id=batch_id, received_at=received_at,
-                fields_dropped=sum(extract.dropped_fields.values()),
-                cursor=_next_cursor(since, extract.max_updated_at, started))
+        stream = connector.stream(manifest.name, since)
+        identities_stored, agreements = 0, set()
+        # Page by page into one transaction: the hub holds one chunk of a pull, not all
+        # of it, and a failure anywhere leaves no batch (the cursor stays where it was).
+        try:
+            with warehouse.connect(db) as con, warehouse.BatchWriter(
+                    con, manifest, batch_id=batch_id, received_at=received_at) as writer:
+                for chunk in stream.chunks(LANDING_CHUNK_RECORDS):
+                    split = boundary.split(
+                        [IncomingRecord(allowed.identity, {
+                            **allowed.fields, "_missing_fields": allowed.missing_text}, raw)
+                         for allowed, raw in chunk], has_identity=bool(manifest.identity))
+                    writer.add(split.rows)
+                    identities_stored += split.identities_stored
+                    agreements |= {str(r["agreement_id"]) for r in split.rows
+                                   if r.get("agreement_id")}
+                batch = writer.finish(
+                    fields_dropped=sum(stream.dropped_fields.values()),
+                    cursor=_next_cursor(since, stream.max_updated_at, started))
+        finally:
+            connector.close()
         # Agreement ids are contract references, not personal data: the UI shows which
         # agreements a municipal-funded batch covers.
-        covered = ({"agreement_ids": MetadataValue.json(sorted(
-            {str(r["agreement_id"]) for r in split.rows if r.get("agreement_id")}))}
-            if "agreement_id" in manifest.field_names else {})
+        covered = ({"agreement_ids": MetadataValue.json(sorted(agreements))}
+                   if "agreement_id" in manifest.field_names else {})
         # Counts by field name only: values never reach Dagster's event log.
         return MaterializeResult(metadata={**covered,
             "batch_id": batch.batch_id, "incremental_since": since or "(full pull)",
-            "pages": extract.pages, "records_received": batch.received,
+            "pages": stream.pages, "records_received": batch.received,
             "records_landed": batch.landed, "records_unchanged": batch.unchanged,
             "records_rejected": batch.rejected,
-            "identities_to_vault": split.identities_stored,
-            "fields_dropped": MetadataValue.json(dict(sorted(extract.dropped_fields.items()))),
+            "identities_to_vault": identities_stored,
+            "fields_dropped": MetadataValue.json(dict(sorted(stream.dropped_fields.items()))),
         })
 
     return _land

@@ -7,6 +7,7 @@ import pytest
 from dagster import materialize
 
 from ketenbrug.connectors import CONNECTORS, HttpSettings, all_datasets
+from ketenbrug.pipelines.assets import landing
 from ketenbrug.pipelines.assets.landing import LANDING_ASSETS
 from ketenbrug.pipelines.checks.landing_checks import LANDING_CHECKS
 from ketenbrug.simulators import generate_world
@@ -31,7 +32,11 @@ def _count(resources, sql):
         return con.execute(sql).fetchall()
 
 
-def test_every_dataset_lands_checked_and_accounted_for(resources, world):
+# One chunk per pull, and pulls landed in chunks smaller than a page (pages of 100)
+@pytest.mark.parametrize("chunk_records", [landing.LANDING_CHUNK_RECORDS, 37])
+def test_every_dataset_lands_checked_and_accounted_for(resources, world, chunk_records,
+                                                       monkeypatch):
+    monkeypatch.setattr(landing, "LANDING_CHUNK_RECORDS", chunk_records)
     result = _land(resources)
     assert result.success
     evaluations = result.get_asset_check_evaluations()

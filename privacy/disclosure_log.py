@@ -131,8 +131,8 @@ def locked_log(log_path: LogLocation, *, whole: bool = True) -> Iterator[LockedL
     """Hold the log's writer lock (flock on the file, or an advisory lock in PostgreSQL;
     released when the file or connection closes, or the writer dies).
 
-    `whole=False` reads only the head, from the log's last block, unless that block
-    cannot tell (a torn, damaged or very long last line): then the log is read whole.
+    `whole=False` reads only the head, from the log's last line, unless that line cannot
+    tell (torn or damaged): then the log is read whole.
     """
     if isinstance(log_path, PostgresLines):
         with log_path.locked() as lines:
@@ -197,7 +197,7 @@ def torn_tail(log_path: LogLocation) -> int | None:
 def log_head(log_path: LogLocation) -> dict:
     """{"seq", "hash"} of the last complete entry ({"seq": 0, "hash": GENESIS} when empty).
 
-    Reads only the log's tail unless the last line is damaged. What a delivery manifest
+    Reads only the log's last line unless it is damaged. What a delivery manifest
     carries as its witness of the log.
     """
     if isinstance(log_path, PostgresLines):
@@ -214,7 +214,7 @@ def log_head(log_path: LogLocation) -> dict:
         return _head(entry)
     if not tail.lines and tail.is_whole_log:
         return _head(None)
-    entries = read_log(log_path)  # a damaged or very long last line: read it all
+    entries = read_log(log_path)  # a damaged last line: read it all
     return _head(entries[-1] if entries else None)
 
 
@@ -234,13 +234,20 @@ class _Tail:
 
 
 def _tail_lines(handle: BinaryIO) -> _Tail:
+    """The log's last block, grown (doubled) until it holds a whole last line: an entry
+    naming thousands of subjects is longer than one block, and re-reading the whole log
+    for its head made each append cost the log's size."""
     size = handle.seek(0, os.SEEK_END)
-    start = handle.seek(max(0, size - _TAIL_BLOCK))
-    lines = handle.read().split(b"\n")
-    torn = lines.pop() != b""  # after the last newline: empty unless a write was cut short
-    if start > 0:
-        lines = lines[1:]  # the block may begin mid-line
-    return _Tail(lines, torn, start == 0)
+    block = _TAIL_BLOCK
+    while True:
+        start = handle.seek(max(0, size - block))
+        lines = handle.read().split(b"\n")
+        torn = lines.pop() != b""  # after the last newline: empty unless a write was cut short
+        if start > 0:
+            lines = lines[1:]  # the block may begin mid-line
+        if lines or torn or start == 0:
+            return _Tail(lines, torn, start == 0)
+        block *= 2
 
 
 def verify_log(log_path: LogLocation) -> list[ChainBreak]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -49,30 +50,58 @@ def rekey(keyring: KeyRing, pairs: Iterable[tuple[str, str]]) -> list[tuple[str,
     return [(internal, domain, next(rekeyed[domain])) for internal, domain in pairs]
 
 
-def replace_domain_pseudonyms(con: Any, rows: Sequence[tuple[str, str, str]]) -> None:
-    """Make `rows` (internal pseudonym, domain, domain pseudonym) the whole of DOMAIN_TABLE.
+@dataclass(frozen=True)
+class DomainChanges:
+    added: int  # pairs re-keyed this time
+    removed: int  # pairs no longer wanted (a person gone, or moved to another organisation)
+    total: int  # pairs the table holds now
 
-    `con` is a warehouse connection (DuckDB's, or databases.PostgresConnection). Emptied
-    and refilled in one transaction, never dropped: readers see the old rows or the new,
-    and PostgreSQL keeps the dbt views that read the table (it refuses to drop a table a
-    view depends on).
+
+def sync_domain_pseudonyms(con: Any, keyring: KeyRing, wanted_sql: str,
+                           parameters: Sequence[Any]) -> DomainChanges:
+    """Make DOMAIN_TABLE hold exactly the (internal pseudonym, domain) pairs `wanted_sql`
+    selects (columns person_pseudonym, domain), each with its domain pseudonym.
+
+    Only pairs not yet in the table are re-keyed and only pairs no longer wanted are
+    deleted: a day on which nobody new came costs two anti-joins in the database, not a
+    re-key of every person. A pair's domain pseudonym follows from the pair alone (the
+    internal pseudonym carries its key version), so a pair once computed stays right.
+    `con` is a warehouse connection (DuckDB's, or databases.PostgresConnection); one
+    transaction, and the table is never dropped: readers see the old rows or the new, and
+    PostgreSQL keeps the dbt views that read the table.
     """
     con.execute(DOMAIN_TABLE_DDL)
-    con.register("incoming_domain_pseudonyms", pa.table({
-        "person_pseudonym": pa.array([r[0] for r in rows], pa.string()),
-        "domain": pa.array([r[1] for r in rows], pa.string()),
-        "domain_pseudonym": pa.array([r[2] for r in rows], pa.string())}))
+    pair_matches = ("d.person_pseudonym = w.person_pseudonym and d.domain = w.domain")
     con.begin()
     try:
-        con.execute(f"delete from {DOMAIN_TABLE}")  # noqa: S608 - a constant name
-        con.execute(f"insert into {DOMAIN_TABLE} "  # noqa: S608 - a constant name
-                    "(person_pseudonym, domain, domain_pseudonym) "
-                    "select person_pseudonym, domain, domain_pseudonym "
-                    "from incoming_domain_pseudonyms")
+        con.execute("drop table if exists wanted_domain_pairs")
+        con.execute(f"create temporary table wanted_domain_pairs as {wanted_sql}", parameters)
+        missing = con.execute(
+            "select person_pseudonym, domain from wanted_domain_pairs w where not exists "  # noqa: S608
+            f"(select 1 from {DOMAIN_TABLE} d where {pair_matches}) "
+            "order by domain, person_pseudonym").fetchall()
+        (removed,) = con.execute(
+            f"select count(*) from {DOMAIN_TABLE} d where not exists "  # noqa: S608
+            f"(select 1 from wanted_domain_pairs w where {pair_matches})").fetchone()
+        con.execute(f"delete from {DOMAIN_TABLE} d where not exists "  # noqa: S608
+                    f"(select 1 from wanted_domain_pairs w where {pair_matches})")
+        rows = rekey(keyring, missing)
+        if rows:
+            con.register("incoming_domain_pseudonyms", pa.table({
+                "person_pseudonym": pa.array([r[0] for r in rows], pa.string()),
+                "domain": pa.array([r[1] for r in rows], pa.string()),
+                "domain_pseudonym": pa.array([r[2] for r in rows], pa.string())}))
+            con.execute(f"insert into {DOMAIN_TABLE} "  # noqa: S608 - a constant name
+                        "(person_pseudonym, domain, domain_pseudonym) "
+                        "select person_pseudonym, domain, domain_pseudonym "
+                        "from incoming_domain_pseudonyms")
+            con.unregister("incoming_domain_pseudonyms")
+        con.execute("drop table wanted_domain_pairs")
+        (total,) = con.execute(f"select count(*) from {DOMAIN_TABLE}").fetchone()  # noqa: S608
         con.commit()
     except BaseException:
         con.rollback()
         raise
-    finally:
-        con.unregister("incoming_domain_pseudonyms")
-    refresh_statistics(con, [DOMAIN_TABLE])
+    if rows or removed:
+        refresh_statistics(con, [DOMAIN_TABLE])
+    return DomainChanges(added=len(rows), removed=int(removed), total=int(total))

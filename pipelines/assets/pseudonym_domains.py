@@ -6,7 +6,7 @@ from ketenbrug import warehouse
 from ketenbrug.connectors import load_manifest
 from ketenbrug.pipelines.assets.landing import landing_key
 from ketenbrug.pipelines.resources import HubStorage
-from ketenbrug.privacy.domains import STEERING_DOMAIN, rekey, replace_domain_pseudonyms
+from ketenbrug.privacy.domains import DOMAIN_TABLE, STEERING_DOMAIN, sync_domain_pseudonyms
 
 CLIENTS = load_manifest("probation")["clients"]
 
@@ -21,16 +21,19 @@ CLIENTS = load_manifest("probation")["clients"]
 )
 def domain_pseudonyms(hub: HubStorage) -> MaterializeResult:
     keyring = hub.keyring()
+    published, statuses = warehouse.published_rows_sql(CLIENTS)
+    # Each client in the domain of their probation organisation, and in steering's.
+    wanted = (
+        "select distinct person_pseudonym, organisation as domain "  # noqa: S608 (allow-listed)
+        f"from ({published}) as clients where person_pseudonym is not null "
+        "and coalesce(organisation, '') <> '' union "
+        "select distinct person_pseudonym, cast(? as varchar) as domain "
+        f"from ({published}) as clients where person_pseudonym is not null")
     with warehouse.connect(hub.warehouse_target()) as con:
-        published, statuses = warehouse.published_rows_sql(CLIENTS)
-        clients = con.execute(
-            "select distinct person_pseudonym, organisation "  # noqa: S608 (allow-listed)
-            f"from ({published}) as clients where person_pseudonym is not null", statuses
-        ).fetchall()
-        pairs = {(person, domain) for person, org in clients
-                 for domain in ({org} if org else set()) | {STEERING_DOMAIN}}
-        rows = rekey(keyring, sorted(pairs))
-        replace_domain_pseudonyms(con, rows)
-    domains = sorted({d for _, d in pairs})
-    return MaterializeResult(metadata={"rows": len(rows), "domains": ", ".join(domains),
-                                       "key_version": keyring.version})
+        changes = sync_domain_pseudonyms(con, keyring, wanted,
+                                         [*statuses, STEERING_DOMAIN, *statuses])
+        domains = [d for (d,) in con.execute(
+            f"select distinct domain from {DOMAIN_TABLE} order by 1").fetchall()]  # noqa: S608
+    return MaterializeResult(metadata={
+        "rows": changes.total, "added": changes.added, "removed": changes.removed,
+        "domains": ", ".join(domains), "key_version": keyring.version})

@@ -126,3 +126,26 @@ def test_appends_read_the_head_from_the_tail_and_go_on_past_what_it_cannot_tell(
     reported = [(b.line, b.reason.split(" (")[0]) for b in verify_log(path)]
     assert reported == [(73, "not a JSON entry")]  # the damage, and the chain intact past it
     assert [e["seq"] for e in read_log(path)] == list(range(1, 74))
+
+
+def test_an_entry_longer_than_the_tail_block_does_not_make_the_next_append_read_the_log(
+        tmp_path, monkeypatch):
+    """A delivery to a large municipality names thousands of subjects: its line is longer
+    than one block. The next append and log_head still read only the tail (a whole read per
+    append made a 1M-client delivery quadratic in the log's size)."""
+    from ketenbrug.privacy import disclosure_log, log_head
+
+    path = tmp_path / "log.jsonl"
+    for i in range(70):
+        append_entry(path, {"event": "x", "padding": "p" * 1000, "i": i})
+    last = append_entry(path, {"event": "x", "subject_refs": ["r" * 64] * 5000})  # ~330 KiB
+
+    def whole_read(*_args):
+        raise AssertionError("the whole log was read for its head")
+
+    monkeypatch.setattr(disclosure_log, "_read_all", whole_read)
+    monkeypatch.setattr(disclosure_log, "read_log", whole_read)
+    assert log_head(path) == {"seq": 71, "hash": last["hash"]}
+    assert append_entry(path, {"event": "x"})["seq"] == 72
+    monkeypatch.undo()
+    assert verify_log(path) == []

@@ -9,6 +9,8 @@ DuckDB file or a PostgreSQL database), read in one read-only unit of work.
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
 from ketenbrug import warehouse as warehouse_db
 from ketenbrug.contracts.registers import load_purposes
 from ketenbrug.databases import Target, fetch_rows, marts_schema
@@ -27,11 +29,12 @@ from ketenbrug.delivery.transport import (
 )
 from ketenbrug.delivery.unchanged import CONTENT_STAMP, content_stamp, last_stamps
 from ketenbrug.failpoints import failpoint
-from ketenbrug.privacy import Recipient, append_entry, read_log, reidentify, seal_package
+from ketenbrug.privacy import Recipient, append_entry, read_log, seal_package
 from ketenbrug.privacy.disclosure_log import LogLocation, log_head
 from ketenbrug.privacy.domains import rekey
 from ketenbrug.privacy.hub_key import publish_hub_key
 from ketenbrug.privacy.keys import KeyRing
+from ketenbrug.privacy.reidentify import reidentify_each
 from ketenbrug.privacy.rotation import linkage_state
 from ketenbrug.privacy.sealing import load_or_create_signing_key
 from ketenbrug.privacy.subject_refs import subject_refs
@@ -103,9 +106,8 @@ def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: Key
     sealed = vault.sealed_stamps(persons_of, IDENTITY_COLUMNS)
     # Who was sent what under which key: a package after a rotation maps old refs to new.
     former_refs = FormerRefs(vault.keys, logged, PURPOSE, vault.lineage)
+    pending: dict[str, tuple[str, X25519PublicKey]] = {}  # CBS code -> (content stamp, its key)
     for code, rows in sorted(by_municipality.items()):
-        recipient = Recipient("municipality", code)
-        persons = persons_of[code]
         recipient_key = recipient_public_key(keys_dir, code)  # registered, or the stand-in
         # What the package would hold, and where it goes, told before anyone is
         # re-identified: a new channel has not received the last package.
@@ -113,12 +115,17 @@ def deliver_handover_packages(*, warehouse: Target, keys_dir: Path, keyring: Key
             columns, [[r["person_pseudonym"], *(r[c] for c in HANDOVER_COLUMNS)] for r in rows],
             keyring.version, sealed[code],
             recipient_key.public_bytes_raw().hex(), delivery_url or "outbox")
-        if last.get(str(recipient)) == stamp:
+        if last.get(str(Recipient("municipality", code))) == stamp:
             unchanged.append(code)
-            continue
-        identities = reidentify(vault, disclosure_log, purpose=PURPOSE, recipient=recipient,
-                                pseudonyms=persons, source_datasets=SOURCE_DATASETS,
-                                run_id=run_id)
+        else:
+            pending[code] = (stamp, recipient_key)
+    disclosures = reidentify_each(
+        vault, disclosure_log, purpose=PURPOSE, source_datasets=SOURCE_DATASETS,
+        recipients={Recipient("municipality", code): persons_of[code] for code in pending},
+        run_id=run_id)
+    for recipient, identities in disclosures:
+        code, rows, persons = recipient.id, by_municipality[recipient.id], persons_of[recipient.id]
+        stamp, recipient_key = pending[code]
         refs = {person: ref for person, _, ref in rekey(keyring, [(p, code) for p in persons])}
         records = [
             [identities.get(r["person_pseudonym"], {}).get(c) for c in IDENTITY_COLUMNS]

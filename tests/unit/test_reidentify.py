@@ -80,3 +80,48 @@ def test_an_unchanged_identity_stays_sealed_as_it_was_and_a_changed_one_is_resea
         "GM1": vault.sealed_stamp(["p1", "p2"], fields),
         "GM2": vault.sealed_stamp(["p2"], fields), "GM3": vault.sealed_stamp([], fields)}
     assert len(set(vault.sealed_stamps({"a": ["p1"], "b": ["p2"]}, fields).values())) == 2
+
+
+def _persons(keyring, vault, count):
+    pseudonymiser = Pseudonymiser(keyring, INTERNAL_DOMAIN)
+    people = [pseudonymiser.pseudonym(f"bsn:{100000000 + n}") for n in range(count)]
+    vault.store([IdentityRecord(p, "dji", {"surname": f"Synthetic{n}"})
+                 for n, p in enumerate(people)])
+    return people
+
+
+def test_many_recipients_get_only_their_own_persons_logged_in_order_in_few_vault_reads(
+        vault, keyring, tmp_path, monkeypatch):
+    from ketenbrug.privacy.reidentify import reidentify_each
+
+    a, b, c, d = _persons(keyring, vault, 4)
+    reads = []
+    fetch = vault.fetch
+    monkeypatch.setattr(vault, "fetch", lambda wanted, *args: reads.append(wanted)
+                        or fetch(wanted, *args))
+    asked = {Recipient("municipality", "GM0001"): [a], Recipient("municipality", "GM0002"): [b, c],
+             Recipient("municipality", "GM0003"): [d, a]}
+    log = tmp_path / "log.jsonl"
+    given = list(reidentify_each(vault, log, purpose="warm_handover", recipients=asked,
+                                 source_datasets=["dji.detentions"], round_persons=3))
+    assert [(str(r), sorted(found)) for r, found in given] == [
+        ("municipality:GM0001", [a]), ("municipality:GM0002", sorted([b, c])),
+        ("municipality:GM0003", sorted([a, d]))]
+    assert given[2][1][a] == {"surname": "Synthetic0"}
+    assert [sorted(r) for r in reads] == [sorted([a, b, c]), sorted([a, d])]  # two rounds
+    assert [(e["recipient"], e["persons"]) for e in read_log(log)] == [
+        ("municipality:GM0001", 1), ("municipality:GM0002", 2), ("municipality:GM0003", 2)]
+
+
+def test_one_refused_recipient_among_many_refuses_all_before_anyone_is_reidentified(
+        vault, keyring, tmp_path):
+    from ketenbrug.privacy.reidentify import reidentify_each
+
+    (a,) = _persons(keyring, vault, 1)
+    asked = {Recipient("municipality", "GM0001"): [a],
+             Recipient("probation_organisation", "RN"): [a]}
+    log = tmp_path / "log.jsonl"
+    with pytest.raises(NotPermitted, match="does not serve"):
+        next(reidentify_each(vault, log, purpose="warm_handover", recipients=asked,
+                             source_datasets=[]))
+    assert read_log(log) == []

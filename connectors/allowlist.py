@@ -37,11 +37,16 @@ def apply_allowlist(record: dict, manifest: DatasetManifest, dropped: Counter) -
         if not _permitted(path, permitted):
             dropped[_LIST_INDEX.sub("[]", path)] += 1
     identity = {name: _as_text(_get(record, path)) for name, path in manifest.identity.items()}
-    fields = {f.name: _as_text(_get(record, f.path)) for f in manifest.fields}
-    # Absent is not null: a field the source stopped sending (renamed, dropped) is schema
-    # drift, which its contract turns into a quarantine instead of silently landing nulls.
-    missing = tuple(f.name for f in manifest.fields if not f.optional and not _has(record, f.path))
-    return Allowed(identity=identity, fields=fields, missing=missing)
+    fields, missing = {}, []
+    for spec in manifest.fields:
+        node = _walk(record, spec.path)
+        fields[spec.name] = None if node is _ABSENT else _as_text(node)
+        # Absent is not null: a field the source stopped sending (renamed, dropped) is
+        # schema drift, which its contract turns into a quarantine instead of silently
+        # landing nulls.
+        if node is _ABSENT and not spec.optional:
+            missing.append(spec.name)
+    return Allowed(identity=identity, fields=fields, missing=tuple(missing))
 
 
 # A dataset's records repeat the same few hundred leaf paths; asking once per path and
@@ -53,10 +58,6 @@ def _permitted(path: str, permitted: frozenset[str]) -> bool:
                for p in permitted)
 
 
-def _has(record: object, path: str) -> bool:
-    return _walk(record, path) is not _ABSENT
-
-
 def _get(record: object, path: str) -> object:
     node = _walk(record, path)
     return None if node is _ABSENT else node
@@ -65,14 +66,21 @@ def _get(record: object, path: str) -> object:
 def _walk(record: object, path: str) -> object:
     """The value at a dotted path (numeric parts index lists), or _ABSENT."""
     node = record
-    for part in path.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
+    for part, index in _parts(path):
+        if index is not None and isinstance(node, list) and index < len(node):
+            node = node[index]
         elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
             return _ABSENT
     return node
+
+
+@lru_cache(maxsize=4096)
+def _parts(path: str) -> tuple[tuple[str, int | None], ...]:
+    """A path's parts, each with its list index when it is a number: split once per path,
+    not once per record and field."""
+    return tuple((part, int(part) if part.isdigit() else None) for part in path.split("."))
 
 
 def _as_text(value: object) -> str | None:
@@ -88,9 +96,13 @@ def _as_text(value: object) -> str | None:
 def _leaf_paths(node: object, prefix: str = "") -> list[str]:
     """Dotted paths of every leaf; list positions become numeric parts."""
     if isinstance(node, dict):
-        paths = []
+        paths: list[str] = []
         for key, value in node.items():
-            paths += _leaf_paths(value, f"{prefix}.{key}" if prefix else str(key))
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, (dict, list)):
+                paths += _leaf_paths(value, path)
+            else:  # most values are scalars: no call per leaf
+                paths.append(path)
         return paths or [prefix]
     if isinstance(node, list) and node and isinstance(node[0], (dict, list)):
         paths = []

@@ -100,6 +100,13 @@ def _year_month(value: str) -> str:
     return value
 
 
+def _duckdb_size(value: str) -> str:
+    if value and not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value):
+        raise ValueError("not a DuckDB memory size (e.g. 1GB, 512MB); empty: DuckDB's own "
+                         "default, 80% of the machine's memory")
+    return value
+
+
 def _http_url(value: str) -> str:
     if value:
         parts = urlsplit(value)
@@ -156,6 +163,9 @@ CATALOGUE: tuple[Setting, ...] = (
             _path),
     Setting("vault", "{home}/vault.duckdb", "embedded: the identity vault's DuckDB file",
             _path),
+    Setting("duckdb_memory_limit", "1GB", "embedded: the memory DuckDB may use for dbt's "
+            "builds before it spills to disk (e.g. 1GB, 512MB; empty: 80% of the machine's)",
+            _duckdb_size),
     Setting("keys_dir", "{home}/keys", "the hub's keys (owner-only)", _path),
     Setting("outbox", "{home}/outbox", "sealed packages for recipients", _path),
     Setting("disclosure_log", "{home}/audit/disclosures.jsonl",
@@ -353,6 +363,10 @@ class Settings:
         if self.profile != "postgres":
             return None
         return self._postgres("dagster_pg_dbname", "pg_user", "pg_password")
+
+    @property
+    def duckdb_memory_limit(self) -> str:
+        return str(self.values["duckdb_memory_limit"])
 
     @property
     def pg_schema(self) -> str:

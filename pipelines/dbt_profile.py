@@ -34,6 +34,8 @@ def dbt_profile_args(hub: HubStorage) -> list[str]:
     else:
         name, output = "duckdb", {"type": "duckdb", "path": str(Path(target).resolve()),
                                   "schema": "main", "threads": 1}
+        if hub.duckdb_memory_limit:  # beyond it DuckDB spills to disk rather than grow
+            output["settings"] = {"memory_limit": hub.duckdb_memory_limit}
     folder = private_dir(hub.files_dir() / "dbt_profile")
     profile = {PROFILE: {"target": name, "outputs": {name: output}}}
     write_private(folder / "profiles.yml", yaml.safe_dump(profile, sort_keys=False).encode())

@@ -42,6 +42,7 @@ class HubStorage(ConfigurableResource):
     vault_url: str = ""
     vault_password: str = ""
     dbt_schema: str = "ketenbrug"  # postgres: the schema dbt builds the models in
+    duckdb_memory_limit: str = ""  # embedded: DuckDB's memory for dbt (empty: its default)
     as_of_date: str = ""  # the date the hub acts as of; empty: today
     # A deployment's hub (resources_for) refuses to start a run while any source system's
     # URL or credential is missing, naming every one (tests' own hubs pull what they serve).
@@ -203,7 +204,7 @@ def hub_storage(settings: Settings) -> HubStorage:
         keys_dir=str(settings.keys_dir), outbox_dir=str(settings.outbox_dir),
         disclosure_log=str(settings.disclosure_log), delivery_url=settings.delivery_url,
         home=str(settings.home), as_of_date=settings.as_of_date, require_sources=True,
-        **fields)
+        duckdb_memory_limit=settings.duckdb_memory_limit, **fields)
 
 
 def _secret(name: str, settings: Settings) -> Any:

@@ -97,6 +97,7 @@ _ARROW_SCHEMA = pa.schema([
     ("person_pseudonym", pa.string()), ("field", pa.string()), ("source", pa.string()),
     ("key_version", pa.int32()), ("nonce", pa.binary()), ("ciphertext", pa.binary()),
 ])
+_NONCE_BYTES = 12  # AES-GCM's 96-bit nonce
 _UPSERT = (
     "insert into identity_fields select *, ? from incoming "
     "on conflict (person_pseudonym, field, source) do update set "
@@ -334,17 +335,21 @@ class IdentityVault:
 
     def _seal(self, values: Iterable[tuple[str, str, str, str]]) -> pa.Table:
         aead, version = self._aead(self._current.version), self._current.version
-        columns: dict[str, list] = {name: [] for name in _ARROW_SCHEMA.names}
-        for pseudonym, field, source, value in values:
-            nonce = os.urandom(12)
-            columns["person_pseudonym"].append(pseudonym)
-            columns["field"].append(field)
-            columns["source"].append(source)
-            columns["key_version"].append(version)
-            columns["nonce"].append(nonce)
-            columns["ciphertext"].append(
-                aead.encrypt(nonce, str(value).encode(), _aad(pseudonym, field, source)))
-        return pa.table(columns, schema=_ARROW_SCHEMA)
+        values = list(values)
+        # A fresh random 96-bit nonce per value, drawn in one read of the OS's generator
+        # rather than a system call per value.
+        randomness = os.urandom(_NONCE_BYTES * len(values))
+        nonces = [randomness[i:i + _NONCE_BYTES]
+                  for i in range(0, len(randomness), _NONCE_BYTES)]
+        return pa.table({
+            "person_pseudonym": [p for p, _, _, _ in values],
+            "field": [f for _, f, _, _ in values],
+            "source": [s for _, _, s, _ in values],
+            "key_version": [version] * len(values),
+            "nonce": nonces,
+            "ciphertext": [aead.encrypt(nonce, str(value).encode(), _aad(p, f, s))
+                           for nonce, (p, f, s, value) in zip(nonces, values, strict=True)],
+        }, schema=_ARROW_SCHEMA)
 
     def _aead(self, version: int) -> AESGCM:
         if version not in self._aeads:

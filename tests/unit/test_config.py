@@ -65,12 +65,14 @@ def test_audit_verify_checks_the_log_the_hub_was_configured_to_write(tmp_path, m
 def test_every_wrong_value_is_named_in_one_message_and_no_secret_is_echoed(tmp_path):
     environ = {"KETENBRUG_PG_PORT": "54x2", "KETENBRUG_PROFILE": "production",
                "KETENBRUG_AS_OF_DATE": "2026-13-01", "KETENBRUG_DELIVERY_URL": "ftp://x/{recipient}",
-               "KETENBRUG_PG_DBNAME": "Ketenbrug; drop", "KETENBRUG_PG_PASSWORD": "hunter2-secret"}
+               "KETENBRUG_PG_DBNAME": "Ketenbrug; drop", "KETENBRUG_PG_PASSWORD": "hunter2-secret",
+               "KETENBRUG_DUCKDB_MEMORY_LIMIT": "lots"}
     with pytest.raises(ConfigError) as error:
         Settings.load(environ, file=tmp_path / "none.yaml")
     message = str(error.value)
     for variable in ("KETENBRUG_PG_PORT", "KETENBRUG_PROFILE", "KETENBRUG_AS_OF_DATE",
-                     "KETENBRUG_DELIVERY_URL", "KETENBRUG_PG_DBNAME", "KETENBRUG_CONFIG"):
+                     "KETENBRUG_DELIVERY_URL", "KETENBRUG_PG_DBNAME", "KETENBRUG_CONFIG",
+                     "KETENBRUG_DUCKDB_MEMORY_LIMIT"):
         assert variable in message
     assert "hunter2-secret" not in message
 
@@ -176,3 +178,17 @@ def test_dagster_resources_are_built_from_the_settings_with_secrets_as_env_vars(
     assert storage["password"] == {"env": "KETENBRUG_PG_PASSWORD"}
     assert instance_config(settings)["concurrency"]["runs"]["max_concurrent_runs"] == 4
     assert "storage" not in instance_config(Settings.for_home(tmp_path))
+
+
+def test_dbt_builds_the_embedded_warehouse_within_the_configured_memory(tmp_path):
+    import yaml
+
+    from ketenbrug.pipelines.dbt_profile import dbt_profile_args
+    from ketenbrug.pipelines.resources import resources_for
+
+    settings = Settings.for_home(tmp_path, duckdb_memory_limit="512MB")
+    args = dbt_profile_args(resources_for(settings)["hub"])
+    profile = yaml.safe_load((Path(args[1]) / "profiles.yml").read_text())
+    assert profile["ketenbrug"]["outputs"]["duckdb"]["settings"] == {"memory_limit": "512MB"}
+    default = Settings.for_home(tmp_path / "other")
+    assert default.duckdb_memory_limit == "1GB"

@@ -55,3 +55,20 @@ def test_another_installation_key_cannot_read_the_vault(vault, tmp_path):
     load_or_create_keyring(tmp_path / "other-keys")
     with pytest.raises(VaultError, match="does not match the key the vault was sealed with"):
         IdentityVault(vault.path, KeyStore(tmp_path / "other-keys")).fetch(["p1"], ["bsn"])
+
+
+def test_every_value_is_sealed_under_a_nonce_of_its_own(vault, tmp_path):
+    """AES-GCM under one key loses its guarantees when a nonce repeats: the same name for
+    a thousand people, stored at once and again after a change, never shares one."""
+    vault.store([IdentityRecord(f"p{n}", "dji", {"surname": "Jansen", "given_name": "Anna"})
+                 for n in range(1000)])
+    vault.store([IdentityRecord("p1", "dji", {"surname": "Visser"})])
+    with duckdb.connect(str(vault.path), read_only=True) as con:
+        nonces = [bytes(n) for (n,) in con.execute("select nonce from identity_fields").fetchall()]
+        ciphertexts = {bytes(c) for (c,) in con.execute(
+            "select ciphertext from identity_fields where field = 'given_name'").fetchall()}
+    assert len(nonces) == 2000 and len(set(nonces)) == 2000
+    assert all(len(n) == 12 for n in nonces)
+    assert len(ciphertexts) == 1000  # one name, a thousand different ciphertexts
+    assert vault.fetch(["p1", "p2"], ["surname"]) == {"p1": {"surname": "Visser"},
+                                                     "p2": {"surname": "Jansen"}}

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ketenbrug.connectors import load_manifest
-from ketenbrug.contracts.gx_suite import ContractResult
 from ketenbrug.contracts.odcs import load_contract
+from ketenbrug.contracts.rules import ContractResult
 from ketenbrug.databases import Target
 from ketenbrug.warehouse import (
     Connection,

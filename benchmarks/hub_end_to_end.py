@@ -107,7 +107,7 @@ def run_hub(env: dict[str, str], log: Path, timeout_s: float) -> dict:
     process = subprocess.Popen([*CLI, "run"], env=env, cwd=env["KETENBRUG_HOME"],
                                stdout=log.open("w"), stderr=subprocess.STDOUT,
                                start_new_session=True)
-    peak_tree_kb = 0
+    peak_tree_kb, peak_hub_kb, peak_dbt_kb = 0, 0, 0
     try:
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -117,7 +117,10 @@ def run_hub(env: dict[str, str], log: Path, timeout_s: float) -> dict:
                 os.killpg(process.pid, signal.SIGKILL)
                 pid, status, usage = os.wait4(process.pid, 0)
                 break
-            peak_tree_kb = max(peak_tree_kb, _tree_rss_kb(process.pid))
+            tree = _tree_rss_kb(process.pid)
+            peak_tree_kb = max(peak_tree_kb, sum(tree.values()))
+            peak_hub_kb = max(peak_hub_kb, tree.get(process.pid, 0))
+            peak_dbt_kb = max([peak_dbt_kb, *(kb for pid, kb in tree.items() if _is_dbt(pid))])
             time.sleep(SAMPLE_EVERY_S)
     except BaseException:  # the benchmark stopped (Ctrl-C, SIGTERM): no hub left behind
         os.killpg(process.pid, signal.SIGKILL)
@@ -130,11 +133,20 @@ def run_hub(env: dict[str, str], log: Path, timeout_s: float) -> dict:
     run_ids = re.findall(r"^(?:dagster|billing) run (\S+):", output, re.M)
     return {"wall_s": round(wall, 1), "exit": process.returncode, "run_ids": run_ids,
             "peak_tree_mb": peak_tree_kb // 1024, "peak_process_mb": usage.ru_maxrss // 1024,
+            "peak_hub_mb": peak_hub_kb // 1024, "peak_dbt_mb": peak_dbt_kb // 1024,
             "output_tail": "" if process.returncode == 0 else output[-2000:]}
 
 
-def _tree_rss_kb(root: int) -> int:
-    """Resident KiB of `root` and all its descendants now."""
+def _is_dbt(pid: int) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(part.endswith(b"/dbt") or part == b"dbt" for part in command[:2])
+
+
+def _tree_rss_kb(root: int) -> dict[int, int]:
+    """Resident KiB of `root` and of each of its descendants now, by process id."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -143,12 +155,12 @@ def _tree_rss_kb(root: int) -> int:
             except OSError:
                 continue
             children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-    total, todo = 0, [root]
+    resident, todo = {}, [root]
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
-        total += _status_kb(pid, "VmRSS")
-    return total
+        resident[pid] = _status_kb(pid, "VmRSS")
+    return resident
 
 
 def _status_kb(pid: int, field: str) -> int:
@@ -358,6 +370,8 @@ def print_table(figures: dict) -> None:
     row("TOTAL wall s", [_num(r.get("wall_s")) for r in runs])
     row("peak MB, hub tree (sampled)", [_num(r.get("peak_tree_mb")) for r in runs])
     row("peak MB, largest process", [_num(r.get("peak_process_mb")) for r in runs])
+    row("peak MB, the hub process (sampled)", [_num(r.get("peak_hub_mb")) for r in runs])
+    row("peak MB, dbt's process (sampled)", [_num(r.get("peak_dbt_mb")) for r in runs])
     row("records received", [_num(r.get("received")) for r in runs])
     row("batches (quarantined)", [f"{r.get('batches', '-')} ({r.get('quarantined', '-')})"
                                   for r in runs])

@@ -163,9 +163,9 @@ CATALOGUE: tuple[Setting, ...] = (
             _path),
     Setting("vault", "{home}/vault.duckdb", "embedded: the identity vault's DuckDB file",
             _path),
-    Setting("duckdb_memory_limit", "1GB", "embedded: the memory DuckDB may use for dbt's "
-            "builds before it spills to disk (e.g. 1GB, 512MB; empty: 80% of the machine's)",
-            _duckdb_size),
+    Setting("duckdb_memory_limit", "", "embedded: the memory DuckDB may use for dbt's "
+            "builds before it spills to disk (e.g. 4GB; empty: DuckDB's default, 80% of the "
+            "machine's; 1GB is too little for client_profiles at 1M clients)", _duckdb_size),
     Setting("keys_dir", "{home}/keys", "the hub's keys (owner-only)", _path),
     Setting("outbox", "{home}/outbox", "sealed packages for recipients", _path),
     Setting("disclosure_log", "{home}/audit/disclosures.jsonl",

@@ -190,5 +190,6 @@ def test_dbt_builds_the_embedded_warehouse_within_the_configured_memory(tmp_path
     args = dbt_profile_args(resources_for(settings)["hub"])
     profile = yaml.safe_load((Path(args[1]) / "profiles.yml").read_text())
     assert profile["ketenbrug"]["outputs"]["duckdb"]["settings"] == {"memory_limit": "512MB"}
-    default = Settings.for_home(tmp_path / "other")
-    assert default.duckdb_memory_limit == "1GB"
+    default = resources_for(Settings.for_home(tmp_path / "other"))["hub"]
+    profile = yaml.safe_load((Path(dbt_profile_args(default)[1]) / "profiles.yml").read_text())
+    assert "settings" not in profile["ketenbrug"]["outputs"]["duckdb"]  # DuckDB's own default

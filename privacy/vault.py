@@ -98,6 +98,7 @@ _ARROW_SCHEMA = pa.schema([
     ("key_version", pa.int32()), ("nonce", pa.binary()), ("ciphertext", pa.binary()),
 ])
 _NONCE_BYTES = 12  # AES-GCM's 96-bit nonce
+_READER_MEMORY = "256MB"  # DuckDB's buffer for a read-only unit of work on the vault
 _UPSERT = (
     "insert into identity_fields select *, ? from incoming "
     "on conflict (person_pseudonym, field, source) do update set "
@@ -438,7 +439,11 @@ def _connection(target: Target, *, read_only: bool = False) -> Iterator[Any]:
             con.execute(f"set search_path = {PG_SCHEMA}, pg_temp")
             yield con
     else:
-        with duckdb.connect(str(target), read_only=read_only) as con:
+        # A reader scans the vault (a delivery: every person it sends); without a limit
+        # DuckDB keeps what it read cached, up to 80% of the machine (2.5 GB of the hub's
+        # process at 1M clients). A reader's queries stream, so they fit in far less.
+        config = {"memory_limit": _READER_MEMORY} if read_only else {}
+        with duckdb.connect(str(target), read_only=read_only, config=config) as con:
             yield con
 
 

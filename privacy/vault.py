@@ -442,7 +442,8 @@ def _connection(target: Target, *, read_only: bool = False) -> Iterator[Any]:
         # A reader scans the vault (a delivery: every person it sends); without a limit
         # DuckDB keeps what it read cached, up to 80% of the machine (2.5 GB of the hub's
         # process at 1M clients). A reader's queries stream, so they fit in far less.
-        config = {"memory_limit": _READER_MEMORY} if read_only else {}
+        config: dict[str, str | bool | int | float | list[str]] = (
+            {"memory_limit": _READER_MEMORY} if read_only else {})
         with duckdb.connect(str(target), read_only=read_only, config=config) as con:
             yield con
 

@@ -159,9 +159,10 @@ class BatchWriter:
         live = (f"(select l._record_key, l._payload_hash from {table} l "
                 f"join {BATCHES} b on b.batch_id = l._batch_id where b.status <> $dropped)")
         dropped = {"dropped": BatchStatus.DROPPED.value}
-        (known,) = con.execute(
+        counted = con.execute(
             f"select count(*) from incoming i join {live} k "
             "using (_record_key, _payload_hash)", dropped).fetchone()
+        known = counted[0] if counted else 0
         column_list = ", ".join(columns)
         con.execute(
             f"insert into {table} ({column_list}) "

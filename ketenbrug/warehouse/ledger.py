@@ -140,9 +140,9 @@ def validate_landed_batch(warehouse: Target | str, contract: Contract,
     # Not read-only: the caller may hold the DuckDB file open in this process, and DuckDB
     # shares one database per file and process only between connections of one mode.
     with connect(warehouse) as con:
-        (rows,) = con.execute(f"select count(*) from {landing_table(manifest)} "  # noqa: S608
+        counted = con.execute(f"select count(*) from {landing_table(manifest)} "  # noqa: S608
                               "where _batch_id = ?", [batch_id]).fetchone()
-    if rows == 0:
+    if counted is not None and counted[0] == 0:
         return ContractResult(contract.document["id"], contract.version, rows=0,
                               rules=len(contract_rules(contract)))
     if isinstance(warehouse, PostgresTarget):

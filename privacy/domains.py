@@ -23,6 +23,7 @@ from ketenbrug.privacy.keys import KeyRing
 from ketenbrug.privacy.pseudonyms import Pseudonymiser, require_version
 
 STEERING_DOMAIN = "steering"
+REKEY_SLICE = 200_000  # pairs re-keyed and written at a time (sync_domain_pseudonyms)
 # (person_pseudonym, domain, domain_pseudonym): each person in each recipient's domain.
 DOMAIN_TABLE = "privacy.domain_pseudonyms"
 # (person_pseudonym, domain, former_domain_pseudonym): what a recipient knew a person as
@@ -76,32 +77,45 @@ def sync_domain_pseudonyms(con: Any, keyring: KeyRing, wanted_sql: str,
     try:
         con.execute("drop table if exists wanted_domain_pairs")
         con.execute(f"create temporary table wanted_domain_pairs as {wanted_sql}", parameters)
-        missing = con.execute(
-            "select person_pseudonym, domain from wanted_domain_pairs w where not exists "  # noqa: S608
-            f"(select 1 from {DOMAIN_TABLE} d where {pair_matches}) "
-            "order by domain, person_pseudonym").fetchall()
+        # The pairs to re-key, numbered, so they are re-keyed and written a slice at a
+        # time: a first run re-keys every client twice (2M pairs at 1M clients, 1.3 GB
+        # as Python tuples at once).
+        con.execute("drop table if exists missing_domain_pairs")
+        con.execute(
+            "create temporary table missing_domain_pairs as select row_number() over "  # noqa: S608
+            "(order by domain, person_pseudonym) as n, person_pseudonym, domain "
+            "from wanted_domain_pairs w where not exists "
+            f"(select 1 from {DOMAIN_TABLE} d where {pair_matches})")
         (removed,) = con.execute(
             f"select count(*) from {DOMAIN_TABLE} d where not exists "  # noqa: S608
             f"(select 1 from wanted_domain_pairs w where {pair_matches})").fetchone()
         con.execute(f"delete from {DOMAIN_TABLE} d where not exists "  # noqa: S608
                     f"(select 1 from wanted_domain_pairs w where {pair_matches})")
-        rows = rekey(keyring, missing)
-        if rows:
-            con.register("incoming_domain_pseudonyms", pa.table({
-                "person_pseudonym": pa.array([r[0] for r in rows], pa.string()),
-                "domain": pa.array([r[1] for r in rows], pa.string()),
-                "domain_pseudonym": pa.array([r[2] for r in rows], pa.string())}))
-            con.execute(f"insert into {DOMAIN_TABLE} "  # noqa: S608 - a constant name
-                        "(person_pseudonym, domain, domain_pseudonym) "
-                        "select person_pseudonym, domain, domain_pseudonym "
-                        "from incoming_domain_pseudonyms")
-            con.unregister("incoming_domain_pseudonyms")
+        (added,) = con.execute("select count(*) from missing_domain_pairs").fetchone()
+        for first in range(1, added + 1, REKEY_SLICE):
+            _insert_rekeyed(con, rekey(keyring, con.execute(
+                "select person_pseudonym, domain from missing_domain_pairs "
+                "where n between ? and ? order by n",
+                [first, first + REKEY_SLICE - 1]).fetchall()))
+        con.execute("drop table missing_domain_pairs")
         con.execute("drop table wanted_domain_pairs")
         (total,) = con.execute(f"select count(*) from {DOMAIN_TABLE}").fetchone()  # noqa: S608
         con.commit()
     except BaseException:
         con.rollback()
         raise
-    if rows or removed:
+    if added or removed:
         refresh_statistics(con, [DOMAIN_TABLE])
-    return DomainChanges(added=len(rows), removed=int(removed), total=int(total))
+    return DomainChanges(added=int(added), removed=int(removed), total=int(total))
+
+
+def _insert_rekeyed(con: Any, rows: Sequence[tuple[str, str, str]]) -> None:
+    con.register("incoming_domain_pseudonyms", pa.table({
+        "person_pseudonym": pa.array([r[0] for r in rows], pa.string()),
+        "domain": pa.array([r[1] for r in rows], pa.string()),
+        "domain_pseudonym": pa.array([r[2] for r in rows], pa.string())}))
+    con.execute(f"insert into {DOMAIN_TABLE} "  # noqa: S608 - a constant name
+                "(person_pseudonym, domain, domain_pseudonym) "
+                "select person_pseudonym, domain, domain_pseudonym "
+                "from incoming_domain_pseudonyms")
+    con.unregister("incoming_domain_pseudonyms")

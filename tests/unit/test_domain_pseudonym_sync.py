@@ -65,3 +65,14 @@ def test_a_failure_leaves_the_table_as_it_was(con, keyring):
     with pytest.raises(PseudonymError, match="key version 99"):
         sync_domain_pseudonyms(con, keyring, WANTED, ["steering"])
     assert _table(con) == before
+
+
+def test_pairs_rekeyed_a_slice_at_a_time_give_the_same_table(con, keyring, monkeypatch):
+    from ketenbrug.privacy import domains
+
+    monkeypatch.setattr(domains, "REKEY_SLICE", 2)
+    people = _internal(keyring, *range(1, 8))
+    _set_clients(con, [(p, "RN" if n % 2 else "SVG") for n, p in enumerate(people)])
+    changes = sync_domain_pseudonyms(con, keyring, WANTED, ["steering"])
+    assert (changes.added, changes.total) == (14, 14)
+    assert _table(con) == _full_rekey(con, keyring)

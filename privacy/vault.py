@@ -20,8 +20,13 @@ Where it lives (a `Target`):
   the database's CONNECT privilege that does not depend on what a server version grants
   PUBLIC on `public` (CREATE until PostgreSQL 15), so a role that is ever let into the
   database still finds nothing it may read.
-The SQL is written once (`on conflict` for the upserts, `binary_type` for the byte
-columns); only the schema's placement differs per engine (`_connection`). A list of
+The SQL is written once (`binary_type` for the byte columns); the schema's placement
+differs per engine (`_connection`), and so does how (pseudonym, field, source) is kept
+unique. PostgreSQL holds it as a primary key (a B-tree on disk). DuckDB keeps a primary
+key as an ART index that must sit wholly in memory (130 bytes a value: 1 GB of the hub's
+process for the ~8M values of 1M clients), so its vault has none: every write is read,
+decided and written in one transaction under the vault's writer lock (`_writing`), and
+DuckDB's file lock keeps any other process out. A list of
 pseudonyms is bound as one array parameter (`in (select unnest(cast(? as varchar[])))`)
 rather than registered as a table: a READ ONLY PostgreSQL transaction, which every vault
 read is, may not create the temporary table `register` fills.
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,8 +83,7 @@ create table if not exists identity_fields (
     key_version integer not null,
     nonce {binary} not null,
     ciphertext {binary} not null,
-    stored_at timestamp not null,
-    primary key (person_pseudonym, field, source)
+    stored_at timestamp not null{identity_key}
 );
 create table if not exists pseudonym_lineage (
     old_pseudonym varchar not null,
@@ -98,12 +103,15 @@ _ARROW_SCHEMA = pa.schema([
     ("key_version", pa.int32()), ("nonce", pa.binary()), ("ciphertext", pa.binary()),
 ])
 _NONCE_BYTES = 12  # AES-GCM's 96-bit nonce
-_READER_MEMORY = "256MB"  # DuckDB's buffer for a read-only unit of work on the vault
-_UPSERT = (
-    "insert into identity_fields select *, ? from incoming "
-    "on conflict (person_pseudonym, field, source) do update set "
-    "key_version = excluded.key_version, nonce = excluded.nonce, "
-    "ciphertext = excluded.ciphertext, stored_at = excluded.stored_at")
+# DuckDB's buffer for a unit of work on the vault: its queries stream (a scan of the
+# vault, a chunk's values), and without a limit DuckDB keeps what it read cached, up to
+# 80% of the machine (2.5 GB of the hub's process at 1M clients).
+_DUCKDB_MEMORY = "256MB"
+_IDENTITY_KEY = {"duckdb": "", "postgres": ",\n    primary key (person_pseudonym, field, source)"}
+# One writer at a time per vault in this process (threads); DuckDB's file lock keeps
+# other processes out, PostgreSQL's primary key any writer it does not.
+_WRITER_LOCKS: dict[str, threading.Lock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
 
 
 class VaultError(Exception):
@@ -154,24 +162,34 @@ class IdentityVault:
         return self._keys
 
     def store(self, records: Iterable[IdentityRecord]) -> int:
-        """Encrypt and upsert every non-empty field of `records` that is new or changed;
+        """Encrypt and store every non-empty field of `records` that is new or changed;
         return how many values were stored.
 
         A value given twice (one person twice in a batch) is stored once, the later one
-        winning: one upsert may not touch a row twice. A value the vault already holds,
-        under the current key, is left as sealed: a source re-sending an unchanged record
-        changes nothing, so `sealed_stamp` changes only when an identity does.
+        winning. A value the vault already holds, under the current key, is left as
+        sealed: a source re-sending an unchanged record changes nothing, so
+        `sealed_stamp` changes only when an identity does. What is held is read in the
+        same transaction as the write, under the writer lock: no other writer can store
+        the same value in between.
         """
         latest = {(r.person_pseudonym, f, r.source): v for r in records
                   for f, v in r.fields.items() if v not in (None, "")}
-        for key, value in self._held_under_current_key(latest).items():
-            if latest[key] == value:
-                del latest[key]
-        table = self._seal((p, f, s, v) for (p, f, s), v in latest.items())
-        now = datetime.now(UTC).replace(tzinfo=None)
-        with _connection(self.target) as con:
+        if not latest:
+            return 0
+        with _writing(self.target) as con:
+            held = self._held(con, latest)
+            for key, value in held.items():
+                if latest[key] == value:
+                    del latest[key]
+            table = self._seal((p, f, s, v) for (p, f, s), v in latest.items())
             con.register("incoming", table)
-            con.execute(_UPSERT, [now])
+            if any(key in held for key in latest):  # a changed value replaces the old one
+                con.execute("delete from identity_fields using incoming i "
+                            "where identity_fields.person_pseudonym = i.person_pseudonym "
+                            "and identity_fields.field = i.field "
+                            "and identity_fields.source = i.source")
+            con.execute("insert into identity_fields select *, ? from incoming",
+                        [datetime.now(UTC).replace(tzinfo=None)])
         return table.num_rows
 
     def fetch(
@@ -239,20 +257,18 @@ class IdentityVault:
             stamps[group] = digest.hexdigest()
         return stamps
 
-    def _held_under_current_key(self, keys: Iterable[tuple[str, str, str]]
-                                ) -> dict[tuple[str, str, str], str]:
-        """The values the vault holds for (pseudonym, field, source) `keys`, opened, where
-        they are sealed under the current key version (others are resealed anyway)."""
+    def _held(self, con: Any, keys: Iterable[tuple[str, str, str]]
+              ) -> dict[tuple[str, str, str], str | None]:
+        """Which (pseudonym, field, source) `keys` the vault holds, each with its value
+        opened where it is sealed under the current key version (None where it is not:
+        it is resealed anyway)."""
         wanted = set(keys)
-        if not wanted:
-            return {}
-        with _connection(self.target, read_only=True) as con:
-            rows = con.execute(
-                "select person_pseudonym, field, source, key_version, nonce, ciphertext "
-                "from identity_fields where key_version = ? "
-                "and person_pseudonym in (select unnest(cast(? as varchar[])))",
-                [self._current.version, sorted({p for p, _, _ in wanted})]).fetchall()
-        return {(p, f, src): self._open(p, f, src, v, n, c)
+        rows = con.execute(
+            "select person_pseudonym, field, source, key_version, nonce, ciphertext "
+            "from identity_fields where person_pseudonym in (select unnest(cast(? as varchar[])))",
+            [sorted({p for p, _, _ in wanted})]).fetchall()
+        current = self._current.version
+        return {(p, f, src): self._open(p, f, src, v, n, c) if v == current else None
                 for p, f, src, v, n, c in rows if (p, f, src) in wanted}
 
     def fetch_all_sources(self, pseudonyms: Sequence[str]) -> list[tuple[str, str, str, str]]:
@@ -267,7 +283,7 @@ class IdentityVault:
 
     def purge(self, pseudonyms: Sequence[str]) -> int:
         """Remove every value of `pseudonyms` (retention); return how many values went."""
-        with _connection(self.target) as con:
+        with _writing(self.target) as con:
             gone = con.execute(
                 "delete from identity_fields "
                 "where person_pseudonym in (select unnest(cast(? as varchar[]))) returning 1",
@@ -311,20 +327,14 @@ class IdentityVault:
         table = self._seal(values)
         now = datetime.now(UTC).replace(tzinfo=None)
         links = pa.table({"old_pseudonym": list(lineage), "new_pseudonym": list(lineage.values())})
-        with _connection(self.target) as con:
-            con.begin()
-            try:
-                con.execute("delete from identity_fields")
-                con.register("incoming", table)
-                con.execute("insert into identity_fields select *, ? from incoming", [now])
-                con.register("links", links)
-                con.execute("insert into pseudonym_lineage select old_pseudonym, "
-                            "new_pseudonym, ?, ?, ? from links",
-                            [from_version, self.key_version, now])
-                con.commit()
-            except BaseException:
-                con.rollback()
-                raise
+        with _writing(self.target) as con:
+            con.execute("delete from identity_fields")
+            con.register("incoming", table)
+            con.execute("insert into identity_fields select *, ? from incoming", [now])
+            con.register("links", links)
+            con.execute("insert into pseudonym_lineage select old_pseudonym, "
+                        "new_pseudonym, ?, ?, ? from links",
+                        [from_version, self.key_version, now])
         return table.num_rows
 
     def lineage(self) -> list[tuple[str, str, int, int]]:
@@ -439,13 +449,28 @@ def _connection(target: Target, *, read_only: bool = False) -> Iterator[Any]:
             con.execute(f"set search_path = {PG_SCHEMA}, pg_temp")
             yield con
     else:
-        # A reader scans the vault (a delivery: every person it sends); without a limit
-        # DuckDB keeps what it read cached, up to 80% of the machine (2.5 GB of the hub's
-        # process at 1M clients). A reader's queries stream, so they fit in far less.
-        config: dict[str, str | bool | int | float | list[str]] = (
-            {"memory_limit": _READER_MEMORY} if read_only else {})
-        with duckdb.connect(str(target), read_only=read_only, config=config) as con:
+        with duckdb.connect(str(target), read_only=read_only,
+                            config={"memory_limit": _DUCKDB_MEMORY}) as con:
             yield con
+
+
+@contextmanager
+def _writing(target: Target) -> Iterator[Any]:
+    """One write to the vault: a transaction under this process's writer lock for it,
+    committed at the end, rolled back on any error."""
+    with _writer_lock(target), _connection(target) as con:
+        con.begin()
+        try:
+            yield con
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+
+
+def _writer_lock(target: Target) -> threading.Lock:
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(str(target), threading.Lock())
 
 
 def _create_duckdb_file(path: Path) -> None:
@@ -455,9 +480,27 @@ def _create_duckdb_file(path: Path) -> None:
             require_private(path, what="identity vault")
         except FileModeError as exc:
             raise VaultError(str(exc)) from None
-    with duckdb.connect(str(path)) as con:
-        con.execute(_SCHEMA.format(binary=binary_type(con)))
+    with _writer_lock(path), duckdb.connect(
+            str(path), config={"memory_limit": _DUCKDB_MEMORY}) as con:
+        con.execute(_SCHEMA.format(binary=binary_type(con), identity_key=_IDENTITY_KEY["duckdb"]))
+        _drop_duckdb_identity_index(con)
     make_database_private(path)  # DuckDB creates the file with the process's umask
+
+
+def _drop_duckdb_identity_index(con: Any) -> None:
+    """A vault an earlier version made, with a primary key, has its values table rebuilt
+    without it, once, in one transaction (the module's docstring says why)."""
+    indexed = con.execute(
+        "select count(*) from duckdb_constraints() where table_name = 'identity_fields' "
+        "and constraint_type = 'PRIMARY KEY'").fetchone()
+    if not indexed or not indexed[0]:
+        return
+    con.begin()
+    con.execute("alter table identity_fields rename to identity_fields_indexed")
+    con.execute(_SCHEMA.format(binary=binary_type(con), identity_key=_IDENTITY_KEY["duckdb"]))
+    con.execute("insert into identity_fields select * from identity_fields_indexed")
+    con.execute("drop table identity_fields_indexed")
+    con.commit()
 
 
 def _create_postgres_schema(target: PostgresTarget) -> None:
@@ -474,7 +517,8 @@ def _create_postgres_schema(target: PostgresTarget) -> None:
                            [PG_SCHEMA]).fetchone() is None:
                 con.execute(f"create schema {PG_SCHEMA}")
             con.execute(f"set local search_path = {PG_SCHEMA}")
-            con.execute(_SCHEMA.format(binary=binary_type(con)))
+            con.execute(_SCHEMA.format(binary=binary_type(con),
+                                       identity_key=_IDENTITY_KEY["postgres"]))
             con.commit()
         except BaseException:
             con.rollback()

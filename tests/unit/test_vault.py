@@ -1,3 +1,5 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import duckdb
 import pytest
 
@@ -72,3 +74,63 @@ def test_every_value_is_sealed_under_a_nonce_of_its_own(vault, tmp_path):
     assert len(ciphertexts) == 1000  # one name, a thousand different ciphertexts
     assert vault.fetch(["p1", "p2"], ["surname"]) == {"p1": {"surname": "Visser"},
                                                      "p2": {"surname": "Jansen"}}
+
+
+def _key_counts(vault):
+    with duckdb.connect(str(vault.path), read_only=True) as con:
+        return con.execute("select count(*), count(distinct (person_pseudonym, field, source)) "
+                           "from identity_fields").fetchone()
+
+
+def test_a_changed_value_replaces_the_old_one_and_an_unchanged_one_is_left(vault):
+    _store(vault)
+    assert vault.store([IdentityRecord("p2", "probation", {"surname": "de Vries"})]) == 0
+    assert vault.store([IdentityRecord("p2", "probation", {"surname": "Bakker"})]) == 1
+    assert vault.fetch(["p2"], ["surname"]) == {"p2": {"surname": "Bakker"}}
+    assert _key_counts(vault) == (5, 5)
+
+
+def test_writers_at_once_leave_one_value_per_person_field_and_source(vault):
+    """DuckDB's vault has no primary key (it would be an index held in memory): what keeps
+    each value single is that a store reads and writes under the vault's writer lock.
+    Eight threads storing the same forty people, each with values of its own, at once."""
+    people = [f"p{n}" for n in range(40)]
+
+    def store_repeatedly(writer: int) -> None:
+        for round_ in range(15):
+            vault.store([IdentityRecord(p, "dji", {"surname": f"S{writer}-{round_}",
+                                                   "given_name": f"G{writer}"})
+                         for p in people])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for done in [pool.submit(store_repeatedly, w) for w in range(8)]:
+            done.result()
+    assert _key_counts(vault) == (80, 80)
+    surnames = vault.fetch(people, ["surname"])
+    assert {surnames[p]["surname"].split("-")[1] for p in people} == {"14"}
+
+
+def test_a_vault_made_with_a_primary_key_is_rebuilt_without_it(vault):
+    """An earlier version's DuckDB vault held (pseudonym, field, source) as a primary key,
+    an index DuckDB keeps wholly in memory; opened now, it is rebuilt without it and keeps
+    every value."""
+    _store(vault)
+    with duckdb.connect(str(vault.path)) as con:
+        con.execute("create table indexed as select * from identity_fields")
+        con.execute("drop table identity_fields")
+        con.execute("create table identity_fields (person_pseudonym varchar not null, "
+                    "field varchar not null, source varchar not null, key_version integer "
+                    "not null, nonce blob not null, ciphertext blob not null, stored_at "
+                    "timestamp not null, primary key (person_pseudonym, field, source))")
+        con.execute("insert into identity_fields select * from indexed")
+        con.execute("drop table indexed")
+    reopened = IdentityVault(vault.path, vault.keys)
+    with duckdb.connect(str(vault.path), read_only=True) as con:
+        assert con.execute("select count(*) from duckdb_indexes() where table_name = "
+                           "'identity_fields'").fetchone()[0] == 0
+        assert con.execute("select count(*) from duckdb_constraints() where table_name = "
+                           "'identity_fields' and constraint_type = 'PRIMARY KEY'"
+                           ).fetchone()[0] == 0
+    assert reopened.fetch(["p1", "p2"], ["bsn", "surname"], ("dji", "probation")) == {
+        "p1": {"bsn": "111222333", "surname": "Jansen"},
+        "p2": {"bsn": "123456782", "surname": "de Vries"}}

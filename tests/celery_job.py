@@ -1,4 +1,5 @@
-"""A two-step job on the Celery executor, for tests/integration/test_scale_out.py.
+"""Jobs on the production executors, for tests/integration/test_scale_out.py: two steps on
+Celery, one on the multiprocess executor.
 
 A module of the `tests` package, so a `dagster-celery` worker (PYTHONPATH = the repo) can
 import the job by name, which it cannot from a pytest-collected test module."""
@@ -43,3 +44,21 @@ def celery_settings() -> Settings:
 @job(executor_def=executor_for(celery_settings()))
 def two_steps():
     after(step_pid())
+
+
+# -- the multiprocess executor, as the production profile builds it ------------------------
+@op
+def step_origin() -> dict:
+    """Where this step's process came from: its pid and its parent's command line."""
+    parent = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return {"pid": os.getpid(), "parent": parent}
+
+
+def multiprocess_settings() -> Settings:
+    return Settings.for_home(Path(os.devnull).parent, profile="postgres",
+                             executor="multiprocess")
+
+
+@job(executor_def=executor_for(multiprocess_settings()))
+def one_forked_step():
+    step_origin()

@@ -458,14 +458,20 @@ def _connection(target: Target, *, read_only: bool = False) -> Iterator[Any]:
 def _writing(target: Target) -> Iterator[Any]:
     """One write to the vault: a transaction under this process's writer lock for it,
     committed at the end, rolled back on any error."""
-    with _writer_lock(target), _connection(target) as con:
-        con.begin()
-        try:
-            yield con
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+    with _writer_lock(target), _connection(target) as con, _transaction(con):
+        yield con
+
+
+@contextmanager
+def _transaction(con: Any) -> Iterator[None]:
+    """Commit what the block did, or roll it back on any error."""
+    con.begin()
+    try:
+        yield
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
 
 
 def _writer_lock(target: Target) -> threading.Lock:
@@ -482,7 +488,7 @@ def _create_duckdb_file(path: Path) -> None:
             raise VaultError(str(exc)) from None
     with _writer_lock(path), duckdb.connect(
             str(path), config={"memory_limit": _DUCKDB_MEMORY}) as con:
-        con.execute(_SCHEMA.format(binary=binary_type(con), identity_key=_IDENTITY_KEY["duckdb"]))
+        con.execute(_schema_sql(con))
         _drop_duckdb_identity_index(con)
     make_database_private(path)  # DuckDB creates the file with the process's umask
 
@@ -495,12 +501,16 @@ def _drop_duckdb_identity_index(con: Any) -> None:
         "and constraint_type = 'PRIMARY KEY'").fetchone()
     if not indexed or not indexed[0]:
         return
-    con.begin()
-    con.execute("alter table identity_fields rename to identity_fields_indexed")
-    con.execute(_SCHEMA.format(binary=binary_type(con), identity_key=_IDENTITY_KEY["duckdb"]))
-    con.execute("insert into identity_fields select * from identity_fields_indexed")
-    con.execute("drop table identity_fields_indexed")
-    con.commit()
+    with _transaction(con):
+        con.execute("alter table identity_fields rename to identity_fields_indexed")
+        con.execute(_schema_sql(con))
+        con.execute("insert into identity_fields select * from identity_fields_indexed")
+        con.execute("drop table identity_fields_indexed")
+
+
+def _schema_sql(con: Any) -> str:
+    """The vault's tables as this engine keeps them (module docstring: the identity key)."""
+    return _SCHEMA.format(binary=binary_type(con), identity_key=_IDENTITY_KEY[dialect(con)])
 
 
 def _create_postgres_schema(target: PostgresTarget) -> None:
@@ -509,20 +519,13 @@ def _create_postgres_schema(target: PostgresTarget) -> None:
     Under an advisory lock, so two processes opening a new vault at once do not race on
     `create ... if not exists` (which PostgreSQL does not make atomic).
     """
-    with open_postgres(target) as con:
-        con.begin()
-        try:
-            con.execute("select pg_advisory_xact_lock(hashtext('ketenbrug.vault.schema'))")
-            if con.execute("select 1 from pg_namespace where nspname = ?",
-                           [PG_SCHEMA]).fetchone() is None:
-                con.execute(f"create schema {PG_SCHEMA}")
-            con.execute(f"set local search_path = {PG_SCHEMA}")
-            con.execute(_SCHEMA.format(binary=binary_type(con),
-                                       identity_key=_IDENTITY_KEY["postgres"]))
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+    with open_postgres(target) as con, _transaction(con):
+        con.execute("select pg_advisory_xact_lock(hashtext('ketenbrug.vault.schema'))")
+        if con.execute("select 1 from pg_namespace where nspname = ?",
+                       [PG_SCHEMA]).fetchone() is None:
+            con.execute(f"create schema {PG_SCHEMA}")
+        con.execute(f"set local search_path = {PG_SCHEMA}")
+        con.execute(_schema_sql(con))
 
 
 def _has_table(con: Any, table: str) -> bool:

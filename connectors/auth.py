@@ -99,6 +99,13 @@ class OAuth2ClientCredentials(AuthBase):
     def __repr__(self) -> str:
         return f"OAuth2ClientCredentials(token_url={self.token_url!r}, client_id=***)"
 
+    def __getstate__(self) -> dict:
+        """What a copy in another process needs: no lock, and no token (it asks its own)."""
+        return {**self.__dict__, "_token": None, "_expires_at": 0.0, "_lock": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self.token()}"
         request.register_hook("response", self._renew_once_on_401)

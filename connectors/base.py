@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ketenbrug.connectors.allowlist import Allowed, apply_allowlist
 from ketenbrug.connectors.body import Body
@@ -20,6 +21,7 @@ from ketenbrug.connectors.manifest import DatasetManifest, load_manifest
 # what a connector's `_pages` yields: one list of raw records per page (a generator, so a
 # probe can close it after the first)
 Pages = Generator[list[dict], None, None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -131,23 +133,36 @@ class Stream:
     def chunks(self, size: int) -> Iterator[list[tuple[Allowed, dict]]]:
         """(allowed, raw) records in lists of at least `size` (whole pages; the last may
         be shorter). One pass: a stream is read once."""
-        chunk: list[tuple[Allowed, dict]] = []
+        return in_chunks(self.allowed_pages(), size)
+
+    def allowed_pages(self) -> Iterator[list[tuple[Allowed, dict]]]:
+        """Each page's (allowed, raw) records as it arrives, the tally kept up to date."""
         for page in self._connector._pages(self.manifest, self._since):
             self.pages += 1
             if self.pages > self._connector.settings.max_pages:
                 raise SourceError(f"{self._connector.source}.{self.manifest.name}: "
                                   f"more than {self._connector.settings.max_pages} pages")
+            allowed_page = []
             for raw in page:
                 allowed = apply_allowlist(raw, self.manifest, self.dropped_fields)
-                chunk.append((allowed, raw))
+                allowed_page.append((allowed, raw))
                 updated = allowed.fields.get("updated_at")
                 if updated and (self.max_updated_at is None or updated > self.max_updated_at):
                     self.max_updated_at = updated
-            if len(chunk) >= size:
-                yield chunk
-                chunk = []
-        if chunk:
+            yield allowed_page
+
+
+def in_chunks(parts: Iterable[list[T]], size: int) -> Iterator[list[T]]:
+    """`parts` joined into lists of at least `size` items, each yielded as soon as it is
+    full (before the next part is asked for); the last may be shorter."""
+    chunk: list[T] = []
+    for part in parts:
+        chunk += part
+        if len(chunk) >= size:
             yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def page_numbers(fetch: Callable[[int], Body], start: int = 1) -> Pages:

@@ -47,6 +47,10 @@ class HubStorage(ConfigurableResource):
     # A deployment's hub (resources_for) refuses to start a run while any source system's
     # URL or credential is missing, naming every one (tests' own hubs pull what they serve).
     require_sources: bool = False
+    # A full pull is read ahead by a process of its own (connectors/read_ahead.py): on the
+    # in-process executor the second core is otherwise idle; where steps already run two
+    # at a time, a third process per pull would only add its start-up.
+    read_ahead: bool = False
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[HubStorage]:
@@ -204,7 +208,8 @@ def hub_storage(settings: Settings) -> HubStorage:
         keys_dir=str(settings.keys_dir), outbox_dir=str(settings.outbox_dir),
         disclosure_log=str(settings.disclosure_log), delivery_url=settings.delivery_url,
         home=str(settings.home), as_of_date=settings.as_of_date, require_sources=True,
-        duckdb_memory_limit=settings.duckdb_memory_limit, **fields)
+        duckdb_memory_limit=settings.duckdb_memory_limit,
+        read_ahead=settings.executor == "in_process", **fields)
 
 
 def _secret(name: str, settings: Settings) -> Any:

@@ -20,6 +20,8 @@ from dagster import (
 from ketenbrug import warehouse
 from ketenbrug.audit.funding_separation import funding_stream_of_group
 from ketenbrug.connectors import DatasetManifest, all_datasets
+from ketenbrug.connectors.base import Stream
+from ketenbrug.connectors.read_ahead import ReadAheadStream
 from ketenbrug.contracts.odcs import load_contract
 from ketenbrug.pipelines.resources import HubStorage
 from ketenbrug.privacy.boundary import Boundary, IncomingRecord
@@ -67,7 +69,11 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
         boundary = Boundary(hub.keyring(), hub.vault(), manifest.source, dataset=manifest)
         received_at = datetime.now(UTC).replace(tzinfo=None)
         batch_id = f"{manifest.table}-{received_at:%Y%m%dT%H%M%S}-{context.run_id[:8]}"
-        stream = connector.stream(manifest.name, since)
+        # A full pull is read ahead by a second process; an incremental one is a day's
+        # changes, smaller than that process's start-up is worth.
+        stream: Stream | ReadAheadStream = (
+            ReadAheadStream(connector, manifest.name, since) if hub.read_ahead and since is None
+            else connector.stream(manifest.name, since))
         identities_stored, agreements = 0, set()
         # Page by page into one transaction: the hub holds one chunk of a pull, not all
         # of it, and a failure anywhere leaves no batch (the cursor stays where it was).
@@ -87,6 +93,8 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
                     fields_dropped=sum(stream.dropped_fields.values()),
                     cursor=_next_cursor(since, stream.max_updated_at, started))
         finally:
+            if isinstance(stream, ReadAheadStream):
+                stream.close()
             connector.close()
         # Agreement ids are contract references, not personal data: the UI shows which
         # agreements a municipal-funded batch covers.

@@ -10,6 +10,7 @@ from ketenbrug.connectors import CONNECTORS, HttpSettings, all_datasets
 from ketenbrug.pipelines.assets import landing
 from ketenbrug.pipelines.assets.landing import LANDING_ASSETS
 from ketenbrug.pipelines.checks.landing_checks import LANDING_CHECKS
+from ketenbrug.pipelines.resources import HubStorage
 from ketenbrug.simulators import generate_world
 
 
@@ -32,11 +33,15 @@ def _count(resources, sql):
         return con.execute(sql).fetchall()
 
 
-# One chunk per pull, and pulls landed in chunks smaller than a page (pages of 100)
-@pytest.mark.parametrize("chunk_records", [landing.LANDING_CHUNK_RECORDS, 37])
+# One chunk per pull, pulls landed in chunks smaller than a page (pages of 100), and
+# pulls read ahead by a process of their own (connectors/read_ahead.py)
+@pytest.mark.parametrize(("chunk_records", "read_ahead"), [
+    (landing.LANDING_CHUNK_RECORDS, False), (37, False), (37, True)])
 def test_every_dataset_lands_checked_and_accounted_for(resources, world, chunk_records,
-                                                       monkeypatch):
+                                                       read_ahead, monkeypatch):
     monkeypatch.setattr(landing, "LANDING_CHUNK_RECORDS", chunk_records)
+    fields = {name: getattr(resources["hub"], name) for name in HubStorage.model_fields}
+    resources["hub"] = HubStorage(**{**fields, "read_ahead": read_ahead})
     result = _land(resources)
     assert result.success
     evaluations = result.get_asset_check_evaluations()

@@ -180,6 +180,14 @@ def test_dagster_resources_are_built_from_the_settings_with_secrets_as_env_vars(
     assert "storage" not in instance_config(Settings.for_home(tmp_path))
 
 
+def test_full_pulls_are_read_ahead_only_where_steps_run_one_at_a_time(tmp_path):
+    from ketenbrug.pipelines.resources import hub_storage
+
+    assert hub_storage(Settings.for_home(tmp_path)).read_ahead  # embedded: a core is idle
+    assert not hub_storage(Settings.for_home(tmp_path, profile="postgres",
+                                             executor="multiprocess")).read_ahead
+
+
 def test_dbt_builds_the_embedded_warehouse_within_the_configured_memory(tmp_path):
     import yaml
 

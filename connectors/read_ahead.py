@@ -74,13 +74,12 @@ class ReadAheadStream:
 
     def _receive(self) -> tuple[str, Any]:
         header = self._from_child.read(_LENGTH.size)
-        body = self._from_child.read(_LENGTH.unpack(header)[0]) if len(header) == _LENGTH.size \
-            else b""
-        if not body:
-            code = self._child.wait()
-            raise SourceError(f"{self._name}: the read-ahead process ended (exit code {code}) "
-                              "before the pull was complete")
-        return pickle.loads(body)
+        if len(header) == _LENGTH.size and (body := self._from_child.read(
+                _LENGTH.unpack(header)[0])):
+            return pickle.loads(body)
+        code = self._child.wait()
+        raise SourceError(f"{self._name}: the read-ahead process ended (exit code {code}) "
+                          "before the pull was complete; its error is in the run's log")
 
     def close(self) -> None:
         """Stop the child (if still reading) and wait for it."""
@@ -115,9 +114,10 @@ def _read_ahead() -> None:
     sys.stdout = sys.stderr  # a stray print never corrupts the records
     threading.Thread(target=_exit_at_end_of_input, daemon=True).start()
     outbox: queue.Queue = queue.Queue(maxsize=AHEAD_PARCELS)
-    writer = threading.Thread(target=_send_all, args=(outbox, to_hub))
-    writer.start()
     connector_type, settings, dataset, since = job
+    writer = threading.Thread(target=_send_all,
+                              args=(outbox, to_hub, f"{connector_type.source}.{dataset}"))
+    writer.start()
     connector = connector_type(settings)
     try:
         stream = connector.stream(dataset, since)
@@ -139,7 +139,7 @@ def _read_ahead() -> None:
         os._exit(0)  # not a normal shutdown: the thread waiting on stdin holds its lock
 
 
-def _send_all(outbox: queue.Queue, to_hub: IO[bytes]) -> None:
+def _send_all(outbox: queue.Queue, to_hub: IO[bytes], name: str) -> None:
     while (message := outbox.get()) is not None:
         try:
             body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
@@ -147,7 +147,8 @@ def _send_all(outbox: queue.Queue, to_hub: IO[bytes]) -> None:
                 pickle.loads(body)  # an exception the hub could not rebuild is named instead
         except Exception:
             body = pickle.dumps(("error", SourceError(
-                f"read-ahead: {type(message[1]).__name__} that cannot be passed on")))
+                f"{name}: the read-ahead process failed with {type(message[1]).__name__}, "
+                "which it cannot pass on; its error is in the run's log")))
         try:
             to_hub.write(_LENGTH.pack(len(body)) + body)
             to_hub.flush()

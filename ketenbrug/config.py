@@ -418,6 +418,10 @@ class Settings:
         they see the same hub, file-given values included."""
         exported = {setting.env: self._text(setting) for setting in CATALOGUE}
         exported["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+        # Dagster hands a run's planned events and a partitioned materialization's events
+        # to the storage in batches (one transaction each on embedded:
+        # pipelines/event_log_storage.py); a hub run's planned events fit in one.
+        exported["DAGSTER_EVENT_BATCH_SIZE"] = "1000"
         # dbt's profile reads these (dbt_project/profiles.yml); one name per value.
         exported["KETENBRUG_DBT_TARGET"] = "postgres" if self.profile == "postgres" else "duckdb"
         return exported

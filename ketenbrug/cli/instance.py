@@ -14,7 +14,9 @@ from ketenbrug.project_files import DAGSTER_INSTANCE_TEMPLATE
 
 def instance_config(settings: Settings) -> dict[str, Any]:
     """dagster.yaml for the settings' profile: the project's template, plus PostgreSQL
-    storage and the run queue's size on the production profile."""
+    storage and the run queue's size on the production profile; on embedded, Dagster's
+    SQLite storage in its usual folders, its event log writing a batch of events at once
+    (pipelines/event_log_storage.py)."""
     config = yaml.safe_load(DAGSTER_INSTANCE_TEMPLATE.read_text())
     config["concurrency"]["runs"]["max_concurrent_runs"] = settings.max_concurrent_runs
     storage = settings.dagster_storage
@@ -26,6 +28,12 @@ def instance_config(settings: Settings) -> dict[str, Any]:
             "password": password, "db_name": storage.dbname,
             # SQLAlchemy 2.1 reads plain postgresql:// as psycopg 3 (../shared/STACK.md).
             "scheme": "postgresql+psycopg2"}}}
+    else:
+        config["event_log_storage"] = {
+            "module": "ketenbrug.pipelines.event_log_storage",
+            "class": "BatchingSqliteEventLogStorage",
+            # Where Dagster's default SQLite storage keeps it: a home keeps its run history.
+            "config": {"base_dir": str(settings.dagster_home / "history" / "runs")}}
     return config
 
 

@@ -66,13 +66,14 @@ def run_hub_quietly(settings: Settings, holder: dict | None = None, *,
 
     os.environ.setdefault("DBT_USE_COLORS", "false")  # a log file, not a terminal
     invocation = str(uuid.uuid4())
+    polling = settings.executor != "in_process"  # else the run's own events are watched
     with quiet_terminal(settings.home / "logs") as (terminal, log):
-        # The instance's storage is created (and migrated) here, once, before a polling
-        # watcher opens it too: two threads creating a SQLite storage stamp two heads.
-        DagsterInstance.get().dispose()
+        if polling:
+            # The instance's storage is created (and migrated) here, once, before a polling
+            # watcher opens it too: two threads creating a SQLite storage stamp two heads.
+            DagsterInstance.get().dispose()
         click.echo(f"logs: {log} (dbt and Dagster, in full)", file=terminal)
-        with RunWatcher(invocation, terminal,
-                        poll=settings.executor != "in_process") as progress:
+        with RunWatcher(invocation, terminal, poll=polling) as progress:
             outcome = run_hub_job(holder, redeliver=redeliver, rebuild=rebuild,
                                   tags={INVOCATION_TAG: invocation}, progress=progress)
     return replace(outcome, log=log)

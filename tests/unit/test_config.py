@@ -177,7 +177,12 @@ def test_dagster_resources_are_built_from_the_settings_with_secrets_as_env_vars(
     assert storage["db_name"] == "ketenbrug_dagster"
     assert storage["password"] == {"env": "KETENBRUG_PG_PASSWORD"}
     assert instance_config(settings)["concurrency"]["runs"]["max_concurrent_runs"] == 4
-    assert "storage" not in instance_config(Settings.for_home(tmp_path))
+    assert "event_log_storage" not in instance_config(settings)
+    embedded = instance_config(Settings.for_home(tmp_path))
+    assert "storage" not in embedded  # Dagster's SQLite storage, in its usual folders
+    assert embedded["event_log_storage"]["class"] == "BatchingSqliteEventLogStorage"
+    assert embedded["event_log_storage"]["config"]["base_dir"] == \
+        str(tmp_path / "dagster_home" / "history" / "runs")
 
 
 def test_full_pulls_are_read_ahead_only_where_steps_run_one_at_a_time(tmp_path):

@@ -18,7 +18,10 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()):
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):  # the top level loads its commands lazily
+        command = group.get_command(context, name)
+        assert command is not None and command.name == name, name
         yield (*path, name), command
         if isinstance(command, click.Group):
             yield from _commands(command, (*path, name))

@@ -2,7 +2,7 @@
 is written in one transaction per database file instead of one per event.
 
 Creating a run, Dagster reports an event per asset it plans to materialize and per asset
-check it plans to evaluate — ~290 for the hub job, 219 of them dbt tests — and a
+check it plans to evaluate — ~260 for the hub job, 219 of them dbt tests — and a
 partitioned materialization an event per partition (the billing months). It hands them to
 the storage as batches (`store_event_batch`) when DAGSTER_EVENT_BATCH_SIZE is set
 (`Settings.export`). dagster-postgres writes a batch of materializations at once; Dagster's

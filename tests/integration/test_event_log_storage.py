@@ -8,6 +8,8 @@ import collections
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,9 @@ from dagster import (
 from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
 )
-from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.utils import make_new_run_id
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
 
 from ketenbrug.cli.instance import write_instance
 from ketenbrug.config import Settings
@@ -80,6 +84,24 @@ def planned_events(instance: DagsterInstance, run_id: str) -> collections.Counte
     return found
 
 
+@contextmanager
+def committed_shards(instance: DagsterInstance) -> Iterator[list[str]]:
+    """The event log's shards (a run's file, "index"), once per transaction committed."""
+    committed: list[str] = []
+    folder = Path(instance.event_log_storage._base_dir)  # type: ignore[attr-defined]
+
+    def on_commit(conn: Connection) -> None:
+        database = Path(conn.engine.url.database or "")
+        if database.parent == folder:  # not the run storage's
+            committed.append(database.stem)
+
+    event.listen(Engine, "commit", on_commit)
+    try:
+        yield committed
+    finally:
+        event.remove(Engine, "commit", on_commit)
+
+
 def expected_planned() -> collections.Counter:
     materialization = DagsterEventType.ASSET_MATERIALIZATION_PLANNED.value
     check = DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED.value
@@ -88,21 +110,15 @@ def expected_planned() -> collections.Counter:
          *((check, "client_profile", rule) for rule in RULES)])
 
 
-def test_a_runs_planned_events_take_one_connection_per_shard_and_read_back_as_dagsters(
-        embedded_instance, monkeypatch):
+def test_a_runs_planned_events_take_one_transaction_per_shard_and_read_back_as_dagsters(
+        embedded_instance):
     assert isinstance(embedded_instance.event_log_storage, BatchingSqliteEventLogStorage)
-    opened = []
-    connect = SqliteEventLogStorage._connect
-
-    def counting(self, shard):
-        opened.append(shard)
-        return connect(self, shard)
-
-    monkeypatch.setattr(SqliteEventLogStorage, "_connect", counting)
-    run = embedded_instance.create_run_for_job(a_job())
+    job, run_id = a_job(), make_new_run_id()
+    embedded_instance.all_logs(run_id)  # its file made (Dagster's own commits), and empty
+    with committed_shards(embedded_instance) as committed:
+        run = embedded_instance.create_run_for_job(job, run_id=run_id)
     # The run's own file and the cross-run index, once each (one event at a time: ~3 per event).
-    assert sorted(opened) == sorted([run.run_id, "index"])
-    monkeypatch.setattr(SqliteEventLogStorage, "_connect", connect)
+    assert sorted(committed) == sorted([run.run_id, "index"])
 
     assert planned_events(embedded_instance, run.run_id) == expected_planned()
     # The index has them too: the UI shows every check as planned by this run.
@@ -166,3 +182,19 @@ def test_two_processes_creating_runs_at_once_store_every_planned_event(embedded_
     history = embedded_instance.event_log_storage.get_asset_check_execution_history(
         AssetCheckKey(AssetKey("client_profile"), RULES[-1]), limit=20)
     assert sorted(h.run_id for h in history) == sorted(run_ids)
+
+
+def test_what_one_instance_writes_after_a_wipe_another_reads(embedded_instance):
+    """Connections are kept open between events; a wipe deletes the run files, so it must
+    close them first, or the next events would go to a deleted file no reader can see."""
+    job, run_id = a_job(), make_new_run_id()
+    embedded_instance.create_run_for_job(job, run_id=run_id)
+    home = embedded_instance.root_directory
+    with DagsterInstance.from_config(home) as reader:  # committed event by event: visible
+        assert planned_events(reader, run_id) == expected_planned()
+
+    embedded_instance.wipe()
+    embedded_instance.create_run_for_job(job, run_id=run_id)  # the same run's file, anew
+    with DagsterInstance.from_config(home) as reader:
+        assert planned_events(reader, run_id) == expected_planned()
+

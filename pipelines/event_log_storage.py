@@ -33,6 +33,7 @@ from typing import Any
 
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine
@@ -109,6 +110,14 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         while len(self._engines) > ENGINES_KEPT:
             self._engines.popitem(last=False)[1].dispose()
         return engine
+
+    def has_table(self, table_name: str) -> bool:
+        """Dagster asks this before storing each check result and materialization, on a new
+        engine of its own each time; here on the index's kept one."""
+        with self._db_lock:
+            engine = self._engine(INDEX_SHARD_NAME)
+            with engine.connect() as conn:
+                return bool(engine.dialect.has_table(conn, table_name))
 
     def _close_engines(self) -> None:
         with self._db_lock:

@@ -181,6 +181,8 @@ class IdentityVault:
             for key, value in held.items():
                 if latest[key] == value:
                     del latest[key]
+            if not latest:  # all as held: nothing sealed, nothing written
+                return 0
             table = self._seal((p, f, s, v) for (p, f, s), v in latest.items())
             con.register("incoming", table)
             if any(key in held for key in latest):  # a changed value replaces the old one

@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -142,9 +142,10 @@ class IdentityVault:
         self._aeads: dict[int, AESGCM] = {}
         if isinstance(self.target, PostgresTarget):
             _create_postgres_schema(self.target)
-        else:
-            _create_duckdb_file(self.target)
-        self._require_known_key(self._current)
+            self._require_known_key(self._current)
+        else:  # on the connection that makes the tables: one open of the file, not two
+            _create_duckdb_file(self.target, then=lambda con: self._check_key(con, self._current))
+        self._known_versions = {self._current.version}
 
     @property
     def path(self) -> Path:
@@ -370,21 +371,27 @@ class IdentityVault:
                 keyring = self._keys.load(version)
             except KeyMaterialError as exc:
                 raise VaultError(f"vault value needs key version {version}: {exc}") from None
-            self._require_known_key(keyring)
+            if version not in self._known_versions:
+                self._require_known_key(keyring)
+                self._known_versions.add(version)
             self._aeads[version] = AESGCM(keyring.derive("vault"))
         return self._aeads[version]
 
     def _require_known_key(self, keyring: KeyRing) -> None:
         """Refuse (KeyMismatch) a key whose check value differs from the one this vault
         recorded for its version; record it when the vault has none yet."""
-        check = keyring.check_value()
         with _connection(self.target) as con:
-            # A vault from before check values, or a version's first use: record it.
-            con.execute("insert into key_checks values (?, ?, ?) "
-                        "on conflict (key_version) do nothing",
-                        [keyring.version, check, datetime.now(UTC).replace(tzinfo=None)])
-            row = con.execute("select check_value from key_checks where key_version = ?",
-                              [keyring.version]).fetchone()
+            self._check_key(con, keyring)
+
+    def _check_key(self, con: Any, keyring: KeyRing) -> None:
+        """`_require_known_key` on an open connection."""
+        check = keyring.check_value()
+        # A vault from before check values, or a version's first use: record it.
+        con.execute("insert into key_checks values (?, ?, ?) "
+                    "on conflict (key_version) do nothing",
+                    [keyring.version, check, datetime.now(UTC).replace(tzinfo=None)])
+        row = con.execute("select check_value from key_checks where key_version = ?",
+                          [keyring.version]).fetchone()
         if row is None or row[0] != check:
             raise VaultKeyMismatch(str(key_mismatch(keyring.version, self._keys.keys_dir,
                                                     "the vault was sealed with")))
@@ -481,18 +488,22 @@ def _writer_lock(target: Target) -> threading.Lock:
         return _WRITER_LOCKS.setdefault(str(target), threading.Lock())
 
 
-def _create_duckdb_file(path: Path) -> None:
+def _create_duckdb_file(path: Path, then: Callable[[Any], None]) -> None:
+    """The vault's file with its tables, owner-only; `then` runs on the same connection."""
     private_dir(path.parent)
     if path.exists():
         try:
             require_private(path, what="identity vault")
         except FileModeError as exc:
             raise VaultError(str(exc)) from None
-    with _writer_lock(path), duckdb.connect(
-            str(path), config={"memory_limit": _DUCKDB_MEMORY}) as con:
-        con.execute(_schema_sql(con))
-        _drop_duckdb_identity_index(con)
-    make_database_private(path)  # DuckDB creates the file with the process's umask
+    try:
+        with _writer_lock(path), duckdb.connect(
+                str(path), config={"memory_limit": _DUCKDB_MEMORY}) as con:
+            con.execute(_schema_sql(con))
+            _drop_duckdb_identity_index(con)
+            then(con)
+    finally:  # DuckDB creates the file with the process's umask; private even if `then` refused
+        make_database_private(path)
 
 
 def _drop_duckdb_identity_index(con: Any) -> None:

@@ -34,7 +34,6 @@ read is, may not create the temporary table `register` fills.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -70,6 +69,7 @@ from ketenbrug.privacy.keys import (
     KeyStore,
     key_mismatch,
 )
+from ketenbrug.privacy.sealed_stamps import sealed_stamps_of, sealed_table
 
 # The vault's tables on PostgreSQL; DuckDB keeps them in its file's `main`.
 PG_SCHEMA = "vault"
@@ -239,26 +239,16 @@ class IdentityVault:
         """`sealed_stamp` of each group's pseudonyms (per recipient, say), in one read of
         the vault rather than one per group."""
         wanted = sorted({p for pseudonyms in groups.values() for p in pseudonyms})
-        sealed: dict[str, list[bytes]] = {}
+        query = ("select person_pseudonym, field, source, key_version, nonce "
+                 "from identity_fields "
+                 "where person_pseudonym in (select unnest(cast(? as varchar[]))) "
+                 "and field in (select unnest(cast(? as varchar[])))")
         with _connection(self.target, read_only=True) as con:
-            rows = con.execute(
-                "select person_pseudonym, field, source, key_version, nonce "
-                "from identity_fields "
-                "where person_pseudonym in (select unnest(cast(? as varchar[]))) "
-                "and field in (select unnest(cast(? as varchar[])))",
-                [wanted, list(fields)]).fetchall()
-        # Ordered here, not by the engine: a collation must not change a stamp.
-        for pseudonym, field, source, version, nonce in sorted(rows, key=lambda r: r[:3]):
-            sealed.setdefault(pseudonym, []).append(
-                f"{pseudonym}|{field}|{source}|{version}|".encode() + bytes(nonce))
-        stamps = {}
-        for group, pseudonyms in groups.items():
-            digest = hashlib.sha256()
-            for pseudonym in sorted(set(pseudonyms)):
-                for part in sealed.get(pseudonym, ()):
-                    digest.update(part)
-            stamps[group] = digest.hexdigest()
-        return stamps
+            if isinstance(self.target, PostgresTarget):
+                sealed = sealed_table(con.execute(query, [wanted, list(fields)]).fetchall())
+            else:
+                sealed = con.sql(query, params=[wanted, list(fields)]).to_arrow_table()
+        return sealed_stamps_of(sealed, groups)
 
     def _held(self, con: Any, keys: Iterable[tuple[str, str, str]]
               ) -> dict[tuple[str, str, str], str | None]:

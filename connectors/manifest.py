@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
 
-import yaml
+from ketenbrug import yaml_files
 
 CONNECTORS_DIR = Path(__file__).resolve().parent
 SOURCES = ("probation", "dji", "wijkteam", "care", "municipal_orders")
@@ -67,7 +67,7 @@ def load_manifest(source: str) -> dict[str, DatasetManifest]:
     """Return the datasets of `source` keyed by dataset name; refuses unknown sources."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
-    raw = yaml.safe_load((CONNECTORS_DIR / source / "manifest.yaml").read_text())
+    raw = yaml_files.safe_load((CONNECTORS_DIR / source / "manifest.yaml").read_text())
     datasets = {}
     for name, spec in raw["datasets"].items():
         fields = tuple(

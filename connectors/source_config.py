@@ -24,6 +24,7 @@ import jsonschema
 import yaml
 from requests.auth import AuthBase
 
+from ketenbrug import yaml_files
 from ketenbrug.connectors.auth import ClientTls, OAuth2ClientCredentials, read_secret
 from ketenbrug.connectors.http import HttpSettings
 
@@ -63,7 +64,7 @@ def load_sources(path: Path | str, environ: Mapping[str, str] | None = None,
                  required: tuple[str, ...] = ()) -> dict[str, SourceConfig]:
     """Read and check the sources file at `path`; `required` slugs must all be there."""
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        document = yaml_files.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise SourcesError(path, [f"cannot be read ({type(exc).__name__})"]) from None
     except yaml.YAMLError as exc:
@@ -105,7 +106,7 @@ def schedules(path: Path | str) -> dict[str, str]:
 
 def _entries(path: Path | str) -> dict[str, dict[str, Any]]:
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        document = yaml_files.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return {}
     found = document.get("sources") if isinstance(document, dict) else None

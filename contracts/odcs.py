@@ -9,7 +9,8 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
-import yaml
+
+from ketenbrug import yaml_files
 
 CONTRACTS_DIR = Path(__file__).resolve().parent
 
@@ -61,6 +62,6 @@ def load_contract(source: str, dataset: str) -> Contract:
     path = CONTRACTS_DIR / source / f"{dataset}.odcs.yaml"
     if not path.exists():
         raise ContractError(f"no contract for {source}.{dataset} (expected {path.name})")
-    document = yaml.safe_load(path.read_text())
+    document = yaml_files.safe_load(path.read_text())
     validate_document(document, str(path.relative_to(CONTRACTS_DIR.parent)))
     return Contract(source=source, dataset=dataset, version=document["version"], document=document)

@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
+from ketenbrug import yaml_files
 
 _HERE = Path(str(resources.files(__package__)))
 PURPOSES_PATH = _HERE / "purposes.yaml"
@@ -35,7 +35,7 @@ class Purpose:
 @cache
 def load_purposes(path: Path = PURPOSES_PATH) -> dict[str, Purpose]:
     """Return the purposes register keyed by purpose name."""
-    raw = yaml.safe_load(path.read_text())["purposes"]
+    raw = yaml_files.safe_load(path.read_text())["purposes"]
     return {
         name: Purpose(
             name=name,
@@ -101,7 +101,7 @@ def load_lineages(path: Path = LINEAGES_PATH) -> LineagePolicy:
     Refuses (ValueError) a crossing that names a node twice or a lineage folder or group
     claimed by two lineages: the classification must be unambiguous.
     """
-    raw = yaml.safe_load(path.read_text())
+    raw = yaml_files.safe_load(path.read_text())
     lineages = tuple(
         Lineage(name, spec["funding_stream"], frozenset(spec["dbt_folders"]),
                 frozenset(spec["asset_groups"]))

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from ketenbrug import yaml_files
 from ketenbrug.connectors.manifest import SOURCES
 from ketenbrug.databases import PostgresTarget, Target
 from ketenbrug.privacy.log_tables import PostgresLines
@@ -448,7 +449,7 @@ def _from_file(environ: Mapping[str, str], file: Path | None,
         problems.append(f"{CONFIG_FILE_ENV}={str(file)!r}: no such file")
         return []
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        data = yaml_files.safe_load(file.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         problems.append(f"{file}: not valid YAML ({str(error).splitlines()[0]})")
         return []

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import click
-import yaml
 
+from ketenbrug import yaml_files
 from ketenbrug.cli.conventions import HubGroup
 
 
@@ -26,8 +26,8 @@ def diff(new: Path, old: str) -> None:
     from ketenbrug.contracts.compat import compare
     from ketenbrug.contracts.odcs import ContractError, validate_document
 
-    new_doc = yaml.safe_load(new.read_text())
-    old_doc = yaml.safe_load(_old_text(new, old))
+    new_doc = yaml_files.safe_load(new.read_text())
+    old_doc = yaml_files.safe_load(_old_text(new, old))
     try:
         validate_document(new_doc, str(new))
     except ContractError as exc:

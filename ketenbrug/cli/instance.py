@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from ketenbrug import yaml_files
 from ketenbrug.config import BY_NAME, Settings
 from ketenbrug.privacy.file_modes import private_dir, write_private
 from ketenbrug.project_files import DAGSTER_INSTANCE_TEMPLATE
@@ -17,7 +18,7 @@ def instance_config(settings: Settings) -> dict[str, Any]:
     storage and the run queue's size on the production profile; on embedded, Dagster's
     SQLite storage in its usual folders, its event log writing a batch of events at once
     (pipelines/event_log_storage.py)."""
-    config = yaml.safe_load(DAGSTER_INSTANCE_TEMPLATE.read_text())
+    config = yaml_files.safe_load(DAGSTER_INSTANCE_TEMPLATE.read_text())
     config["concurrency"]["runs"]["max_concurrent_runs"] = settings.max_concurrent_runs
     storage = settings.dagster_storage
     if storage is not None:

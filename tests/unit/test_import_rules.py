@@ -17,20 +17,22 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "ketenbrug"
-BASE = {"config", "databases", "project_files", "failpoints", "run_lock", "run_lock_postgres"}
+BASE = {"config", "databases", "project_files", "failpoints", "run_lock", "run_lock_postgres",
+        "yaml_files"}
 BELOW_SERVICES = {"connectors", "contracts", "privacy", "warehouse", *BASE}
 SERVICES = {"stewardship", "delivery", "audit"}
 # room -> the rooms of ours it may import
 ALLOWED = {
     # where the disclosure log is on the postgres profile (a table), and nothing else
-    "config": {"databases", "connectors", "privacy.log_tables"},
+    "config": {"databases", "connectors", "privacy.log_tables", "yaml_files"},
     "databases": set(),
     "project_files": set(),
+    "yaml_files": set(),
     "failpoints": set(),
     "run_lock": set(),
     "run_lock_postgres": {"run_lock", "databases"},  # the same lock, in the warehouse
-    "connectors": set(),
-    "contracts": set(),
+    "connectors": {"yaml_files"},
+    "contracts": {"yaml_files"},
     # the one eleven-test the world and the hub share, and nothing else of the hub
     "simulators": {"privacy.bsn"},
     "privacy": {"contracts", "failpoints", "databases"},

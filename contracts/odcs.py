@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import inspect
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -49,11 +53,58 @@ def odcs_schema() -> dict:
 
 def validate_document(document: dict, where: str) -> None:
     """Raise ContractError naming `where` and the offending path when `document` is not ODCS."""
+    digest = _validation_digest(document)
+    if digest in _found_valid():
+        return
+    _validate(document, where)
+    _remember_valid(digest)
+
+
+def _validate(document: dict, where: str) -> None:
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(odcs_schema()).iter_errors(document))
     if error is not None:
         path = "/".join(str(p) for p in error.absolute_path) or "(root)"
         raise ContractError(f"{where}: not a valid ODCS v3 contract at {path}: {error.message}")
+
+
+# Validating the seven contracts against ODCS's schema is ~0.2 s (its unevaluatedProperties
+# are slow in jsonschema), paid by every process that loads the definitions: each run, the
+# UI, each step process. A document found valid is kept here by digest: of the document,
+# the schema, jsonschema's version and the validating code, so any change validates anew.
+# Only valid documents are kept; a damaged or unwritable file just means validating again.
+VALIDATED = CONTRACTS_DIR / ".validated.json"
+VALIDATED_KEPT = 100
+
+
+def _validation_digest(document: dict) -> str:
+    return hashlib.sha256(json.dumps([_salt(), document], sort_keys=True, default=str)
+                          .encode()).hexdigest()
+
+
+@cache
+def _salt() -> str:
+    return json.dumps([jsonschema.__version__, inspect.getsource(_validate), odcs_schema()],
+                      sort_keys=True)
+
+
+def _found_valid() -> list[str]:
+    try:
+        kept = json.loads(VALIDATED.read_text())
+    except (OSError, ValueError):
+        return []
+    return kept if isinstance(kept, list) else []
+
+
+def _remember_valid(digest: str) -> None:
+    kept = [d for d in _found_valid() if d != digest][-(VALIDATED_KEPT - 1):] + [digest]
+    partial = VALIDATED.with_name(f"{VALIDATED.name}.{os.getpid()}.partial")
+    try:  # whole or not at all: two processes at once each write a file of their own
+        partial.write_text(json.dumps(kept))
+        os.replace(partial, VALIDATED)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
 
 @cache

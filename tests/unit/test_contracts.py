@@ -1,9 +1,11 @@
 import copy
+import json
 
 import pandas as pd
 import pytest
 
 from ketenbrug.connectors import all_datasets
+from ketenbrug.contracts import odcs
 from ketenbrug.contracts.gx_suite import validate_batch
 from ketenbrug.contracts.odcs import ContractError, load_contract, validate_document
 from ketenbrug.contracts.registers import load_purposes
@@ -44,6 +46,43 @@ def test_invalid_contract_is_refused_with_its_path():
     document = copy.deepcopy(load_contract("dji", "detentions").document)
     document["schema"][0]["properties"][0]["logicalType"] = "text"
     with pytest.raises(ContractError, match="schema/0/properties/0"):
+        validate_document(document, "dji/detentions.odcs.yaml")
+
+
+@pytest.fixture
+def validated_file(tmp_path, monkeypatch):
+    """Where the digests of documents found valid are kept: a file of this test's own."""
+    path = tmp_path / "contracts" / ".validated.json"
+    path.parent.mkdir()
+    monkeypatch.setattr(odcs, "VALIDATED", path)
+    return path
+
+
+def test_a_document_found_valid_and_then_changed_is_validated_again(validated_file):
+    document = copy.deepcopy(load_contract("dji", "detentions").document)
+    validate_document(document, "dji/detentions.odcs.yaml")  # valid: its digest kept
+    assert len(json.loads(validated_file.read_text())) == 1
+    document["schema"][0]["properties"][0]["logicalType"] = "text"
+    with pytest.raises(ContractError, match="schema/0/properties/0"):
+        validate_document(document, "dji/detentions.odcs.yaml")
+    assert len(json.loads(validated_file.read_text())) == 1  # an invalid one is never kept
+
+
+def test_a_damaged_or_unwritable_record_of_valid_documents_only_means_validating(
+        validated_file, monkeypatch):
+    document = copy.deepcopy(load_contract("dji", "detentions").document)
+    validated_file.write_text('["not json')
+    validate_document(document, "dji/detentions.odcs.yaml")
+    assert len(json.loads(validated_file.read_text())) == 1  # rewritten whole
+
+    # Nowhere to write (as an installation read-only to its user; root may write anyway,
+    # so here the folder is a file): validated each time, and never wrongly.
+    unwritable = validated_file.parent / "not-a-folder"
+    unwritable.write_text("")
+    monkeypatch.setattr(odcs, "VALIDATED", unwritable / ".validated.json")
+    validate_document(document, "dji/detentions.odcs.yaml")
+    document["schema"][0]["properties"][0]["logicalType"] = "text"
+    with pytest.raises(ContractError):
         validate_document(document, "dji/detentions.odcs.yaml")
 
 

@@ -87,6 +87,14 @@ def build_session(settings: HttpSettings, auth_headers: dict[str, str]) -> reque
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update({"Accept": "application/json", **auth_headers})
+    # The environment's proxy and CA bundle for this source, read once: requests would read
+    # the whole environment and ~/.netrc again for every request (a third of a small
+    # page's time on the client). Not ~/.netrc at all: a source's credential is the one
+    # configured for it, never a password file's entry for the same host.
+    found = session.merge_environment_settings(settings.base_url, {}, None, None, None)
+    session.proxies.update(found["proxies"])
+    session.verify = found["verify"]
+    session.trust_env = False
     return session
 
 

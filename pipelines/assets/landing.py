@@ -63,35 +63,36 @@ def build_landing_asset(manifest: DatasetManifest) -> AssetsDefinition:
         connector = getattr(context.resources, f"source_{manifest.source}").connector()
         db = hub.warehouse_target()  # a DuckDB file, or the production PostgreSQL
         started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with warehouse.connect(db) as con:
-            warehouse.ensure_landing(con, manifest)
-            since = warehouse.read_cursor(con, manifest)
         boundary = Boundary(hub.keyring(), hub.vault(), manifest.source, dataset=manifest)
         received_at = datetime.now(UTC).replace(tzinfo=None)
         batch_id = f"{manifest.table}-{received_at:%Y%m%dT%H%M%S}-{context.run_id[:8]}"
-        # A full pull is read ahead by a second process; an incremental one is a day's
-        # changes, smaller than that process's start-up is worth.
-        stream: Stream | ReadAheadStream = (
-            ReadAheadStream(connector, manifest.name, since) if hub.read_ahead and since is None
-            else connector.stream(manifest.name, since))
         identities_stored, agreements = 0, set()
+        stream: Stream | ReadAheadStream | None = None
         # Page by page into one transaction: the hub holds one chunk of a pull, not all
         # of it, and a failure anywhere leaves no batch (the cursor stays where it was).
         try:
-            with warehouse.connect(db) as con, warehouse.BatchWriter(
-                    con, manifest, batch_id=batch_id, received_at=received_at) as writer:
-                for chunk in stream.chunks(LANDING_CHUNK_RECORDS):
-                    split = boundary.split(
-                        [IncomingRecord(allowed.identity, {
-                            **allowed.fields, "_missing_fields": allowed.missing_text}, raw)
-                         for allowed, raw in chunk], has_identity=bool(manifest.identity))
-                    writer.add(split.rows)
-                    identities_stored += split.identities_stored
-                    agreements |= {str(r["agreement_id"]) for r in split.rows
-                                   if r.get("agreement_id")}
-                batch = writer.finish(
-                    fields_dropped=sum(stream.dropped_fields.values()),
-                    cursor=_next_cursor(since, stream.max_updated_at, started))
+            with warehouse.connect(db) as con:
+                warehouse.ensure_landing(con, manifest)
+                since = warehouse.read_cursor(con, manifest)
+                # A full pull is read ahead by a second process; an incremental one is a
+                # day's changes, smaller than that process's start-up is worth.
+                stream = (ReadAheadStream(connector, manifest.name, since)
+                          if hub.read_ahead and since is None
+                          else connector.stream(manifest.name, since))
+                with warehouse.BatchWriter(con, manifest, batch_id=batch_id,
+                                           received_at=received_at) as writer:
+                    for chunk in stream.chunks(LANDING_CHUNK_RECORDS):
+                        split = boundary.split(
+                            [IncomingRecord(allowed.identity, {
+                                **allowed.fields, "_missing_fields": allowed.missing_text}, raw)
+                             for allowed, raw in chunk], has_identity=bool(manifest.identity))
+                        writer.add(split.rows)
+                        identities_stored += split.identities_stored
+                        agreements |= {str(r["agreement_id"]) for r in split.rows
+                                       if r.get("agreement_id")}
+                    batch = writer.finish(
+                        fields_dropped=sum(stream.dropped_fields.values()),
+                        cursor=_next_cursor(since, stream.max_updated_at, started))
         finally:
             if isinstance(stream, ReadAheadStream):
                 stream.close()

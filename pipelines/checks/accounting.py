@@ -11,7 +11,6 @@ from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
 from ketenbrug import warehouse
 from ketenbrug.connectors import DatasetManifest
-from ketenbrug.databases import Target
 
 DESCRIPTION = ("Nothing lost: for every batch, records received = landed + unchanged (the "
                "version already landed) + rejected with a reason, landed = staged or "
@@ -19,10 +18,10 @@ DESCRIPTION = ("Nothing lost: for every batch, records received = landed + uncha
                "landed row lacks its batch.")
 
 
-def accounting_result(manifest: DatasetManifest, target: Target) -> AssetCheckResult:
+def accounting_result(manifest: DatasetManifest, con: warehouse.Connection
+                      ) -> AssetCheckResult:
     """Reconcile the whole ledger of `manifest`'s dataset; passed when nothing is off."""
-    with warehouse.connect(target, read_only=True) as con:
-        unbalanced = warehouse.unbalanced_batches(con, manifest, judged=True)
+    unbalanced = warehouse.unbalanced_batches(con, manifest, judged=True)
     return AssetCheckResult(
         check_name="accounting", passed=not unbalanced, severity=AssetCheckSeverity.ERROR,
         metadata={"unbalanced_batches": MetadataValue.json(unbalanced)})

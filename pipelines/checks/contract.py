@@ -23,31 +23,31 @@ DESCRIPTION = ("ODCS contract {id} v{version}, compiled to Great Expectations, o
                "are quarantined.")
 
 
-def contract_result(manifest: DatasetManifest, target: Target,
+def contract_result(manifest: DatasetManifest, target: Target, con: warehouse.Connection,
                     log_error) -> AssetCheckResult:
-    """Judge every pending batch of `manifest`'s dataset; passed only if every one passed.
+    """Judge every pending batch of `manifest`'s dataset (`con`: the open warehouse
+    `target`); passed only if every one passed.
 
     Refuses (LookupError) a dataset with no batch at all: its landing asset lands one first.
     """
     contract = load_contract(manifest.source, manifest.name)
     judged = []
-    with warehouse.connect(target) as con:
-        pending = warehouse.pending_batches(con, manifest)
-        if not pending and warehouse.latest_batch_id(con, manifest) is None:
-            raise LookupError(f"{manifest.source}.{manifest.name}: no batch to check")
-        for batch_id in pending:
-            # GX judges this batch's rows only: as SQL in DuckDB (contracts/gx_sql.py), or
-            # in pandas on PostgreSQL
-            result = warehouse.validate_landed_batch(target, contract, manifest, batch_id)
-            verdict = "; ".join(f.describe() for f in result.failures) or "all rules passed"
-            failpoint("check:verdict")
-            accounting = warehouse.record_verdict(
-                con, batch_id, passed=result.passed, contract_version=contract.version,
-                verdict=verdict)
-            if not result.passed:
-                log_error(f"{manifest.source}.{manifest.name} batch {batch_id} quarantined: "
-                          f"{verdict}")
-            judged.append((batch_id, result, verdict, accounting))
+    pending = warehouse.pending_batches(con, manifest)
+    if not pending and warehouse.latest_batch_id(con, manifest) is None:
+        raise LookupError(f"{manifest.source}.{manifest.name}: no batch to check")
+    for batch_id in pending:
+        # GX judges this batch's rows only: as SQL in DuckDB (contracts/gx_sql.py), or
+        # in pandas on PostgreSQL
+        result = warehouse.validate_landed_batch(target, contract, manifest, batch_id)
+        verdict = "; ".join(f.describe() for f in result.failures) or "all rules passed"
+        failpoint("check:verdict")
+        accounting = warehouse.record_verdict(
+            con, batch_id, passed=result.passed, contract_version=contract.version,
+            verdict=verdict)
+        if not result.passed:
+            log_error(f"{manifest.source}.{manifest.name} batch {batch_id} quarantined: "
+                      f"{verdict}")
+        judged.append((batch_id, result, verdict, accounting))
     if not judged:  # nothing new since the last verdict: the last one stands
         return AssetCheckResult(check_name="contract", passed=True,
                                 metadata={"batches_judged": 0})

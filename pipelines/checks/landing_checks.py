@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSpec, multi_asset_check
 
+from ketenbrug import warehouse
 from ketenbrug.connectors import DatasetManifest, all_datasets
 from ketenbrug.contracts.odcs import load_contract
 from ketenbrug.pipelines.assets.landing import landing_key
@@ -38,8 +39,9 @@ def build_landing_checks(manifest: DatasetManifest) -> AssetChecksDefinition:
     )
     def _checks(context) -> Iterator[AssetCheckResult]:
         db = context.resources.hub.warehouse_target()
-        yield contract.contract_result(manifest, db, context.log.error)
-        yield accounting.accounting_result(manifest, db)
+        with warehouse.connect(db) as con:  # one open of the warehouse for both
+            yield contract.contract_result(manifest, db, con, context.log.error)
+            yield accounting.accounting_result(manifest, con)
 
     return _checks
 

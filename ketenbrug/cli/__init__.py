@@ -14,6 +14,7 @@ import os
 import click
 
 from ketenbrug.cli.conventions import HubGroup
+from ketenbrug.cli.startup import importing
 
 # Each command, by the module under ketenbrug.cli that defines it: imported when it runs
 # (or a listing shows it), so `ketenbrug run` does not import what `audit` or `portal` need.
@@ -38,7 +39,8 @@ class _HubCommandLine(HubGroup):
         module = COMMAND_MODULES.get(cmd_name)
         if module is None:
             return None
-        return getattr(importlib.import_module(f"ketenbrug.cli.{module}"), cmd_name)
+        with importing():
+            return getattr(importlib.import_module(f"ketenbrug.cli.{module}"), cmd_name)
 
     def invoke(self, ctx: click.Context):
         try:

@@ -31,7 +31,9 @@ def test_nothing_new_imported_freezes_nothing():
     frozen = gc.get_freeze_count()
     with importing():
         import json  # noqa: F401 - loaded long before
-    assert gc.get_freeze_count() == frozen and gc.isenabled()
+    # Not one more frozen (one fewer, if a frozen object was freed meanwhile); a freeze
+    # here would add every object this process tracks.
+    assert gc.get_freeze_count() <= frozen and gc.isenabled()
 
 
 def test_the_collector_is_on_again_after_a_failed_import():
